@@ -1,0 +1,66 @@
+"""Set up and run the project with nothing but Python 3.11+ and pip.
+
+    python3 dev.py demo    # make .venv, install, run the failover demo
+    python3 dev.py test    # make .venv, install, run ruff, mypy and the test suite
+
+The virtual environment lives at `.venv` in the repo root. Installs are pinned by
+`constraints.txt` so every machine tests the same versions, and skipped when neither
+`pyproject.toml` nor the constraints changed since the last install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if sys.platform == "win32" else "bin")
+STAMP = VENV / ".llm-failover-installed"
+
+
+def run(*args: str | Path) -> None:
+    """Run a command from the repo root; stop with its exit code if it fails."""
+    print("+", " ".join(str(a) for a in args), flush=True)
+    done = subprocess.run([str(a) for a in args], cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.returncode)
+
+
+def setup() -> None:
+    """Create .venv and install the project with its dev tools, when needed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - must explain itself on an old Python
+        raise SystemExit(f"llm-failover needs Python 3.11+, this is {sys.version.split()[0]}")
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
+    ).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not (BIN / "python").exists():
+        venv.create(VENV, with_pip=True)
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-c", "constraints.txt",
+        "-e", ".[dev]")  # fmt: skip
+    STAMP.write_text(digest)
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch `demo` or `test`; extra arguments go to the demo or to pytest."""
+    command, *rest = argv or ["help"]
+    if command not in ("demo", "test"):
+        raise SystemExit(__doc__)
+    setup()
+    if command == "demo":
+        run(BIN / "llm-failover", "demo", *rest)
+        return
+    run(BIN / "ruff", "check", ".")
+    run(BIN / "ruff", "format", "--check", ".")
+    run(BIN / "mypy")
+    run(BIN / "pytest", "--cov=llm_failover", "--cov-report=term-missing:skip-covered", *rest)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,13 @@
+"""llm-failover: keep LLM conversations alive when the primary provider fails.
+
+`build_graph()` compiles a LangGraph graph that answers each turn with the primary
+provider and fails over to Ollama, then to a deterministic mock, recording every attempt
+in the checkpointed state.
+"""
+
+from llm_failover.errors import AllProvidersFailed, classify
+from llm_failover.graph.builder import build_graph
+from llm_failover.graph.settings import ConfigError
+from llm_failover.nodes.mock import MockChatModel
+
+__all__ = ["AllProvidersFailed", "ConfigError", "MockChatModel", "build_graph", "classify"]

@@ -1,0 +1,173 @@
+"""What a provider error means: the one place that classifies them.
+
+`classify(exc)` turns an exception raised by a provider SDK (openai, ollama, or the
+httpx transports under them) into a plain `Failure` dict, or returns `None` when it does
+not recognise the error. Everything else in the package reads that decision: nodes catch
+only what `classify` recognises, routers read the recorded kind from state.
+
+Default-deny: an error we do not recognise is re-raised, never failed over, because
+failing over on a bug in our own code or the app's would hide it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, TypedDict
+
+import httpx
+import ollama
+import openai
+
+try:  # openai>=3 ships its own fork of httpx; its transport errors are distinct classes.
+    import httpx2
+
+    _TIMEOUTS: tuple[type[BaseException], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
+    _TRANSPORT: tuple[type[BaseException], ...] = (httpx.TransportError, httpx2.TransportError)
+except ImportError:  # pragma: no cover - older openai releases use httpx itself
+    _TIMEOUTS = (httpx.TimeoutException,)
+    _TRANSPORT = (httpx.TransportError,)
+
+ErrorKind = Literal[
+    "insufficient_quota",
+    "rate_limited",
+    "server_error",
+    "timeout",
+    "connection",
+    "auth",
+    "not_found",
+    "bad_request",
+    "not_configured",
+    "circuit_open",
+]
+
+# bad_request would fail the same way on every provider: failing over would hide an
+# application bug behind a degraded answer, so it goes back to the caller.
+RAISED_KINDS: frozenset[str] = frozenset({"bad_request"})
+
+_EMPTY_OLLAMA_STREAM = "No data received from Ollama stream."
+_SECRET = re.compile(r"\b(sk|gsk|xai|key)-[A-Za-z0-9_\-*]{6,}")
+_DETAIL_LIMIT = 300
+
+
+class Failure(TypedDict):
+    """A classified provider error, as plain data that can go into a checkpoint."""
+
+    kind: ErrorKind
+    status_code: int | None
+    retry_after: float | None
+    detail: str
+
+
+class AllProvidersFailed(RuntimeError):
+    """Every provider in the chain failed this turn; `attempts` says how."""
+
+    def __init__(self, attempts: Sequence[Mapping[str, Any]]) -> None:
+        self.attempts = [dict(a) for a in attempts]
+        summary = "; ".join(
+            f"{a['provider']}({a['model']}): {a['error']}"
+            + (f" [{a['status_code']}]" if a.get("status_code") else "")
+            for a in self.attempts
+        )
+        super().__init__(f"all providers failed: {summary or 'no provider was tried'}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.attempts,))
+
+
+def fails_over(kind: str) -> bool:
+    """Whether an error of this kind moves the turn to the next provider."""
+    return kind not in RAISED_KINDS
+
+
+def redact(text: str) -> str:
+    """Mask anything shaped like an API key and cap the length (errors go into state)."""
+    return _SECRET.sub(r"\1-***", text)[:_DETAIL_LIMIT]
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """Return what `exc` means for failover, or `None` if it is not a provider error."""
+    if isinstance(exc, openai.APIStatusError):
+        return _openai_status(exc)
+    if isinstance(exc, openai.APITimeoutError):
+        return _failure("timeout", None, exc)
+    if isinstance(exc, openai.APIConnectionError):
+        return _failure("connection", None, exc)
+    if isinstance(exc, ollama.ResponseError):
+        return _ollama_status(exc)
+    if isinstance(exc, (*_TIMEOUTS, TimeoutError)):
+        return _failure("timeout", None, exc)
+    # ollama turns httpx.ConnectError into the builtin ConnectionError (non-streaming
+    # requests only); streaming requests leak the httpx transport errors themselves.
+    if isinstance(exc, (*_TRANSPORT, ConnectionError)):
+        return _failure("connection", None, exc)
+    if isinstance(exc, ValueError) and str(exc) == _EMPTY_OLLAMA_STREAM:
+        return _failure("server_error", None, exc)
+    return None
+
+
+def _openai_status(exc: openai.APIStatusError) -> Failure | None:
+    status = exc.status_code
+    if status == 429:
+        # Both arrive as RateLimitError; only the body's code tells them apart.
+        quota = "insufficient_quota" in (exc.code, exc.type)
+        kind: ErrorKind = "insufficient_quota" if quota else "rate_limited"
+        return _failure(kind, status, exc, retry_after(exc.response.headers))
+    return _by_status(status, exc)
+
+
+def _ollama_status(exc: ollama.ResponseError) -> Failure | None:
+    # status -1 is an error object sent inside a 200 stream: the model failed mid-answer.
+    status = exc.status_code if exc.status_code > 0 else None
+    if status is None:
+        return _failure("server_error", None, exc)
+    return _by_status(status, exc)
+
+
+def _by_status(status: int, exc: BaseException) -> Failure | None:
+    kind: ErrorKind
+    if status in (401, 403):
+        kind = "auth"
+    elif status == 404:
+        kind = "not_found"
+    elif status in (400, 413, 422):
+        kind = "bad_request"
+    elif status == 408:
+        kind = "timeout"
+    elif status == 429:
+        kind = "rate_limited"
+    elif status >= 500:
+        kind = "server_error"
+    else:
+        return None
+    return _failure(kind, status, exc)
+
+
+def _failure(
+    kind: ErrorKind, status: int | None, exc: BaseException, after: float | None = None
+) -> Failure:
+    detail = redact(f"{type(exc).__name__}: {exc}")
+    return {"kind": kind, "status_code": status, "retry_after": after, "detail": detail}
+
+
+def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: `retry-after-ms`, else `retry-after`."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)

@@ -1,0 +1,1 @@
+"""The failover graph: its state, settings, routing and builder (one module each)."""

@@ -1,0 +1,171 @@
+"""Settings: read from the environment in one typed place, validated at build time.
+
+`load_settings(env, **overrides)` is the only reader of the environment. Keyword
+arguments override environment variables; every bad value is refused here, with a message
+that names the setting, the bad value and what would be valid, so a misconfigured app
+fails when it builds the graph, not in the middle of a user's conversation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, cast, get_args
+
+from pydantic import SecretStr
+
+Provider = Literal["openai", "ollama", "mock"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+DEFAULT_MODELS: Mapping[str, str] = {
+    "openai": "gpt-4o-mini",
+    "ollama": "qwen2.5:0.5b",
+    "mock": "mock",
+}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the graph cannot be built with."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderSpec:
+    """One link of the failover chain."""
+
+    provider: Provider
+    """Which client answers: `openai` (any OpenAI-compatible server), `ollama` or `mock`."""
+    model: str
+    """The model name sent to that provider."""
+    node: str
+    """The graph node that calls it: unique and readable in the Studio drawing."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """Everything `build_graph` needs, validated."""
+
+    chain: tuple[ProviderSpec, ...]
+    """The primary first, then the fallbacks in order."""
+    timeout: float = 30.0
+    """Seconds allowed per provider call (`LLM_FAILOVER_TIMEOUT`)."""
+    openai_base_url: str | None = None
+    """`OPENAI_BASE_URL`: any OpenAI-compatible server; `None` means api.openai.com."""
+    ollama_base_url: str = "http://localhost:11434"
+    """`OLLAMA_BASE_URL`."""
+    openai_api_key: SecretStr | None = dataclasses.field(default=None, repr=False)
+    """`OPENAI_API_KEY`; kept as a SecretStr so it never prints, and handed only to the SDK."""
+
+
+# override keyword -> environment variable
+ENV_NAMES: Mapping[str, str] = {
+    "provider": "LLM_PROVIDER",
+    "model": "LLM_MODEL",
+    "fallback_provider": "LLM_FALLBACK_PROVIDER",
+    "fallback_model": "LLM_FALLBACK_MODEL",
+    "timeout": "LLM_FAILOVER_TIMEOUT",
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "ollama_base_url": "OLLAMA_BASE_URL",
+}
+
+
+def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
+    """Build `Settings` from `env`, with keyword `overrides` taking precedence."""
+    unknown = sorted(set(overrides) - set(ENV_NAMES))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(ENV_NAMES)}")
+    raw = {key: _pick(key, env, overrides) for key in ENV_NAMES}
+    primary = _provider(raw["provider"] or "openai", "LLM_PROVIDER")
+    fallbacks = _fallback_providers(raw["fallback_provider"])
+    models = [raw["model"] or DEFAULT_MODELS[primary], *_fallback_models(fallbacks, raw)]
+    key = raw["openai_api_key"]
+    return Settings(
+        chain=_chain([primary, *fallbacks], models),
+        timeout=_positive(raw["timeout"], "LLM_FAILOVER_TIMEOUT", default=30.0),
+        openai_base_url=raw["openai_base_url"] or None,
+        ollama_base_url=raw["ollama_base_url"] or "http://localhost:11434",
+        openai_api_key=SecretStr(key) if key else None,
+    )
+
+
+def _pick(key: str, env: Mapping[str, str], overrides: Mapping[str, Any]) -> Any:
+    value = overrides.get(key)
+    if value is None:
+        return env.get(ENV_NAMES[key], "").strip() or None
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def _provider(value: str, setting: str) -> Provider:
+    name = value.strip().lower()
+    if name not in PROVIDERS:
+        raise ConfigError(
+            f"{setting}: unknown provider {value!r}; valid providers: {', '.join(PROVIDERS)}"
+        )
+    return cast(Provider, name)
+
+
+def _fallback_providers(value: str | None) -> list[Provider]:
+    if value is None:
+        return ["ollama", "mock"]
+    if value.strip().lower() == "none":
+        return []
+    names = [part.strip() for part in value.split(",")]
+    if "" in names:
+        raise ConfigError(f"LLM_FALLBACK_PROVIDER: empty entry in {value!r}")
+    return [_provider(name, "LLM_FALLBACK_PROVIDER") for name in names]
+
+
+def _fallback_models(fallbacks: Sequence[Provider], raw: Mapping[str, Any]) -> list[str]:
+    """Give each fallback its model; the mock needs none, so values skip it."""
+    values = [v.strip() for v in raw["fallback_model"].split(",")] if raw["fallback_model"] else []
+    real = [i for i, p in enumerate(fallbacks) if p != "mock"]
+    if len(values) == len(fallbacks) and len(values) > len(real):
+        slots = list(range(len(fallbacks)))  # one value per entry, the mock's included
+    elif len(values) <= len(real):
+        slots = real[: len(values)]
+    else:
+        raise ConfigError(
+            f"LLM_FALLBACK_MODEL: {len(values)} models {values} for the fallback chain "
+            f"{list(fallbacks)}, which takes at most {len(fallbacks)}"
+        )
+    models = [DEFAULT_MODELS[p] for p in fallbacks]
+    for slot, value in zip(slots, values, strict=True):
+        if value and fallbacks[slot] != "mock":
+            models[slot] = value
+    return models
+
+
+def _chain(providers: Sequence[Provider], models: Sequence[str]) -> tuple[ProviderSpec, ...]:
+    if "mock" in providers[:-1]:
+        raise ConfigError(
+            f"the mock never fails, so it must be last in the chain {list(providers)}: "
+            "providers after it would never be called"
+        )
+    pairs = list(zip(providers, models, strict=True))
+    specs: list[ProviderSpec] = []
+    for index, (provider, model) in enumerate(pairs):
+        node: str = provider
+        if sum(1 for p, _ in pairs if p == provider) > 1:
+            # the same provider twice (e.g. a cheaper OpenAI model first): name by model
+            node = f"{provider}_{re.sub(r'[^A-Za-z0-9]+', '_', model).strip('_')}"
+            if any(s.node == node for s in specs):
+                node = f"{node}_{index + 1}"
+        specs.append(ProviderSpec(provider=provider, model=model, node=node))
+    return tuple(specs)
+
+
+def _positive(value: Any, setting: str, *, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{setting}: expected a number of seconds, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"{setting}: must be a positive number of seconds, got {value!r}")
+    return number

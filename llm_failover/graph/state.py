@@ -1,0 +1,54 @@
+"""The graph's state: plain data only, so every checkpointer stores it losslessly.
+
+A turn's attempts are kept apart from the previous turn's without an extra "start turn"
+step: each attempt records the id of the message it answers (`turn`), and the reducer
+starts a fresh list when that id changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+class Attempt(TypedDict):
+    """One call (or refusal to call) of one provider, as it goes into the checkpoint."""
+
+    provider: str
+    model: str
+    node: str
+    ok: bool
+    error: str | None
+    """`None` on success, else an `errors.ErrorKind`."""
+    status_code: int | None
+    latency_ms: float
+    detail: str | None
+    """The provider's error message, API keys masked; `None` on success."""
+    turn: str
+    """Id of the last message sent: the attempts of one turn share it."""
+
+
+def merge_attempts(current: list[Attempt] | None, new: list[Attempt]) -> list[Attempt]:
+    """Append this turn's attempts; a new turn replaces the previous turn's list."""
+    if not current or not new or current[-1]["turn"] != new[0]["turn"]:
+        return list(new)
+    return [*current, *new]
+
+
+class InputState(TypedDict):
+    """What a caller sends: the new message(s), or the whole history."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class State(InputState, total=False):
+    """The checkpointed conversation plus the facts of the last turn."""
+
+    served_by: str
+    """The provider that answered this turn."""
+    degraded: bool
+    """True when the mock answered."""
+    attempts: Annotated[list[Attempt], merge_attempts]
+    """This turn's attempts, in order."""

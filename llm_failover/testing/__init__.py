@@ -1,0 +1,56 @@
+"""Wire-level emulators of the OpenAI and Ollama chat APIs, for tests and demos.
+
+Each emulator is a real HTTP server on 127.0.0.1 (a free port) that the real SDK clients
+talk to, scripted request by request and recording what it received::
+
+    with OpenAIEmulator() as emu:
+        emu.script(quota(), ok("second try"))
+        llm = ChatOpenAI(base_url=emu.base_url, api_key="sk-test", max_retries=0)
+        with pytest.raises(openai.RateLimitError):
+            llm.invoke("hi")
+        assert llm.invoke("hi").content == "second try"
+
+`OllamaEmulator` works the same way with `ChatOllama(base_url=emu.base_url)`.
+"""
+
+from llm_failover.testing.behaviours import (
+    Behaviour,
+    Kind,
+    bad_request,
+    busy,
+    cut,
+    empty,
+    forbidden,
+    hang,
+    not_found,
+    ok,
+    quota,
+    rate_limited,
+    server_error,
+    unauthorized,
+)
+from llm_failover.testing.ollama_emulator import OllamaEmulator
+from llm_failover.testing.openai_emulator import OpenAIEmulator
+from llm_failover.testing.server import Emulator
+from llm_failover.testing.wire import RecordedRequest
+
+__all__ = [
+    "Behaviour",
+    "Emulator",
+    "Kind",
+    "OllamaEmulator",
+    "OpenAIEmulator",
+    "RecordedRequest",
+    "bad_request",
+    "busy",
+    "cut",
+    "empty",
+    "forbidden",
+    "hang",
+    "not_found",
+    "ok",
+    "quota",
+    "rate_limited",
+    "server_error",
+    "unauthorized",
+]

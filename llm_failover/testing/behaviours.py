@@ -1,0 +1,137 @@
+"""What an emulator does with one chat request: answer, fail, stall or drop the connection.
+
+A `Behaviour` is plain immutable data; the emulators turn it into the provider's exact wire
+format. Build them with the factory functions (`ok()`, `quota()`, `cut(after=3)`, ...)
+rather than by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+Kind = Literal[
+    "ok",
+    "quota",
+    "rate_limited",
+    "server_error",
+    "unauthorized",
+    "forbidden",
+    "bad_request",
+    "not_found",
+    "hang",
+    "cut",
+    "busy",
+    "empty",
+]
+"""The fault (or success) an emulator plays back for one request."""
+
+_KINDS = frozenset(get_args(Kind))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Behaviour:
+    """One scripted answer to one chat request."""
+
+    kind: Kind
+    """Which answer to give; see the factory function of the same name."""
+
+    text: str | None = None
+    """Reply text for `ok` (None: the deterministic echo), or the error message of
+    `bad_request`."""
+
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    """LangChain-style tool calls (`{"name", "args", "id"}`) the reply asks for."""
+
+    status: int | None = None
+    """HTTP status to use instead of the kind's usual one."""
+
+    retry_after: float | None = None
+    """Seconds sent in the `retry-after` header, if any."""
+
+    retry_after_ms: float | None = None
+    """Milliseconds sent in the `retry-after-ms` header, if any (OpenAI only)."""
+
+    seconds: float = 3600.0
+    """How long a `hang` stays silent before the connection is dropped."""
+
+    after: int = 2
+    """How many content chunks a `cut` sends before dropping the connection."""
+
+    delay: float = 0.0
+    """Seconds an `ok` waits before answering, to hold a provider mid-call."""
+
+    def __post_init__(self) -> None:
+        # A typo in a test script would otherwise surface as a confusing 200.
+        if self.kind not in _KINDS:
+            raise ValueError(f"unknown behaviour kind {self.kind!r}; expected one of {_KINDS}")
+
+
+def ok(
+    text: str | None = None,
+    *,
+    tool_calls: tuple[dict[str, Any], ...] | list[dict[str, Any]] = (),
+    delay: float = 0.0,
+) -> Behaviour:
+    """Answer normally: `text`, or the echo `[provider model] reply to: <last user text>`.
+
+    With `tool_calls` and no `text`, the reply content is empty, as real models do.
+    """
+    return Behaviour(kind="ok", text=text, tool_calls=tuple(tool_calls), delay=delay)
+
+
+def quota() -> Behaviour:
+    """Answer 429 `insufficient_quota`: the account is out of credit, retrying won't help."""
+    return Behaviour(kind="quota")
+
+
+def rate_limited(
+    retry_after: float | None = None, retry_after_ms: float | None = None
+) -> Behaviour:
+    """Answer 429 `rate_limit_exceeded`, with `retry-after`/`retry-after-ms` headers if given."""
+    return Behaviour(kind="rate_limited", retry_after=retry_after, retry_after_ms=retry_after_ms)
+
+
+def server_error(status: int = 500) -> Behaviour:
+    """Answer a 5xx server error (500 unless `status` says otherwise)."""
+    return Behaviour(kind="server_error", status=status)
+
+
+def unauthorized() -> Behaviour:
+    """Answer 401: the API key is wrong."""
+    return Behaviour(kind="unauthorized")
+
+
+def forbidden() -> Behaviour:
+    """Answer 403: the caller may not use this API (OpenAI: unsupported region)."""
+    return Behaviour(kind="forbidden")
+
+
+def bad_request(message: str = "Invalid 'messages': the request was rejected.") -> Behaviour:
+    """Answer 400 with `message`: the request itself is wrong, another provider may differ."""
+    return Behaviour(kind="bad_request", text=message)
+
+
+def not_found() -> Behaviour:
+    """Answer 404: the model does not exist (Ollama: not pulled)."""
+    return Behaviour(kind="not_found")
+
+
+def hang(seconds: float = 3600.0) -> Behaviour:
+    """Accept the request, send nothing for `seconds`, then drop the connection."""
+    return Behaviour(kind="hang", seconds=seconds)
+
+
+def cut(after: int = 2) -> Behaviour:
+    """Start answering, then drop the TCP connection after `after` content chunks."""
+    return Behaviour(kind="cut", after=after)
+
+
+def busy() -> Behaviour:
+    """Answer 503 (Ollama: "server busy, please try again.  maximum pending requests ...")."""
+    return Behaviour(kind="busy")
+
+
+def empty() -> Behaviour:
+    """Answer 200 with nothing in it (Ollama: empty body; OpenAI: no content)."""
+    return Behaviour(kind="empty")

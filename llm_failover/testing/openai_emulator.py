@@ -1,0 +1,151 @@
+"""Emulator of OpenAI's chat-completions API: JSON answers and SSE streaming.
+
+Error answers come from `openai_errors`; this module shapes successes and broken streams.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from llm_failover.testing.behaviours import Behaviour
+from llm_failover.testing.openai_errors import openai_error
+from llm_failover.testing.server import Emulator
+from llm_failover.testing.wire import (
+    RecordedRequest,
+    count_tokens,
+    drop_connection,
+    truncated,
+    word_pieces,
+)
+
+
+def _tool_calls(behaviour: Behaviour) -> list[dict[str, Any]]:
+    """LangChain-style tool calls in OpenAI's wire format (arguments as a JSON string)."""
+    return [
+        {
+            "id": call.get("id") or f"call_emu{i}",
+            "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call.get("args", {}))},
+        }
+        for i, call in enumerate(behaviour.tool_calls)
+    ]
+
+
+def _sse(data: Any) -> bytes:
+    return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+
+class OpenAIEmulator(Emulator):
+    """Serves `POST /v1/chat/completions` like api.openai.com; `base_url` ends in `/v1`."""
+
+    provider = "openai"
+    base_path = "/v1"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ids = itertools.count(1)
+
+    def routes(self) -> list[web.RouteDef]:
+        """Return the chat-completions route, with and without the `/v1` prefix."""
+        return [
+            web.post("/v1/chat/completions", self.chat),
+            web.post("/chat/completions", self.chat),
+        ]
+
+    async def respond(
+        self, request: web.Request, recorded: RecordedRequest, behaviour: Behaviour
+    ) -> web.StreamResponse:
+        """Answer with a completion, an SSE stream, an OpenAI error or a dropped connection."""
+        n = next(self._ids)
+        headers = {"x-request-id": f"req_emu{n:06d}"}
+        if behaviour.kind not in ("ok", "empty", "cut"):
+            status, body, extra = openai_error(recorded, behaviour)
+            status = behaviour.status or status
+            return web.json_response(body, status=status, headers=headers | extra)
+        if behaviour.kind == "empty":
+            # An empty answer carries neither text nor tool calls, whatever was scripted.
+            behaviour = Behaviour(kind="empty", text="")
+        text = self.reply_text(recorded, behaviour)
+        head = {
+            "id": f"chatcmpl-emu{n:06d}",
+            "created": int(time.time()),
+            "model": recorded.model,
+            "system_fingerprint": "fp_emulator",
+        }
+        prompt, completion = count_tokens(recorded.messages), len(text.split())
+        completion += len(behaviour.tool_calls)
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        if not recorded.stream:
+            body = json.dumps(self._completion(behaviour, head, text, usage)).encode()
+            if behaviour.kind == "cut":
+                return await truncated(request, body, headers)
+            return web.Response(body=body, headers=headers, content_type="application/json")
+        return await self._stream(
+            request, behaviour, headers, self._chunks(recorded, head, text, usage, behaviour)
+        )
+
+    @staticmethod
+    def _completion(
+        behaviour: Behaviour, head: dict[str, Any], text: str, usage: dict[str, int]
+    ) -> dict[str, Any]:
+        """Build the `chat.completion` object of a non-streamed answer."""
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        finish = "stop"
+        if behaviour.tool_calls:
+            message |= {"content": text or None, "tool_calls": _tool_calls(behaviour)}
+            finish = "tool_calls"
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        return head | {"object": "chat.completion", "choices": [choice], "usage": usage}
+
+    @staticmethod
+    def _chunks(
+        recorded: RecordedRequest,
+        head: dict[str, Any],
+        text: str,
+        usage: dict[str, int],
+        behaviour: Behaviour,
+    ) -> list[Any]:
+        """Build the `chat.completion.chunk` objects of a streamed answer ([] for `empty`)."""
+        if behaviour.kind == "empty":
+            return []
+        head = head | {"object": "chat.completion.chunk"}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return head | {"choices": [choice]}
+
+        chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
+        chunks += [chunk({"content": piece}) for piece in word_pieces(text)]
+        calls = _tool_calls(behaviour)
+        chunks += [chunk({"tool_calls": [{"index": i} | c]}) for i, c in enumerate(calls)]
+        chunks.append(chunk({}, "tool_calls" if calls else "stop"))
+        if (recorded.body.get("stream_options") or {}).get("include_usage"):
+            chunks.append(head | {"choices": [], "usage": usage})
+        return chunks
+
+    @staticmethod
+    async def _stream(
+        request: web.Request, behaviour: Behaviour, headers: dict[str, str], chunks: list[Any]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers=headers | {"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if behaviour.kind == "cut":
+            # The role chunk, then `after` content chunks but never the finishing one.
+            for data in chunks[: 1 + behaviour.after]:
+                if data["choices"] and data["choices"][0]["finish_reason"] is None:
+                    await response.write(_sse(data))
+            return await drop_connection(request, response)
+        for data in chunks:
+            await response.write(_sse(data))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response

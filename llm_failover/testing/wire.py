@@ -1,0 +1,92 @@
+"""What travels on the wire: recorded requests, message text, stream pieces, dropped links.
+
+Shared by both emulators, so OpenAI and Ollama echo, chunk and fail in the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from llm_failover.testing.behaviours import Behaviour
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One chat request as the emulator received it (never the Authorization value)."""
+
+    path: str
+    """The URL path that was called, e.g. `/v1/chat/completions`."""
+    model: str
+    """The `model` field of the body."""
+    messages: list[Any]
+    """The `messages` list exactly as received."""
+    stream: bool
+    """Whether the client asked for a streamed answer."""
+    body: dict[str, Any]
+    """The whole JSON body."""
+    has_auth: bool
+    """Whether an Authorization header came; its value is deliberately not kept."""
+    behaviour: Behaviour
+    """The behaviour the emulator played back for this request."""
+
+
+def content_text(content: Any) -> str:
+    """Text of a message `content`: the string itself, or its text parts joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def last_user_text(messages: list[Any]) -> str:
+    """Text of the last message whose role is `user` ("" if there is none)."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return content_text(message.get("content"))
+    return ""
+
+
+def word_pieces(text: str) -> list[str]:
+    """Split `text` into stream chunks that concatenate back to exactly `text`."""
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+def count_tokens(messages: list[Any]) -> int:
+    """Count whitespace-separated words: a deterministic stand-in for a tokenizer."""
+    return sum(len(content_text(m.get("content")).split()) for m in messages if isinstance(m, dict))
+
+
+async def drop_connection(
+    request: web.BaseRequest, response: web.StreamResponse | None = None
+) -> web.StreamResponse:
+    """Abort the TCP connection, as a crashed upstream or an impatient proxy does.
+
+    Returns a response for the handler to return: aiohttp's attempt to finish it then
+    fails, which it treats as a client disconnect, quietly.
+    """
+    transport = request.transport
+    if transport is not None:
+        # abort() discards unsent bytes; let what was already written reach the client.
+        for _ in range(1000):
+            if not transport.get_write_buffer_size():
+                break
+            await asyncio.sleep(0.001)
+        transport.abort()
+    return response if response is not None else web.StreamResponse()
+
+
+async def truncated(
+    request: web.BaseRequest, body: bytes, headers: dict[str, str]
+) -> web.StreamResponse:
+    """Promise `body` with its Content-Length, send half of it, then drop the connection."""
+    response = web.StreamResponse(headers=headers | {"Content-Type": "application/json"})
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    return await drop_connection(request, response)

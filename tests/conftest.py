@@ -1,0 +1,93 @@
+"""Shared fixtures: the shipped emulators, checkpointers, and graphs wired to them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from llm_failover import build_graph
+from llm_failover.graph.builder import FailoverGraph
+from llm_failover.testing import OllamaEmulator, OpenAIEmulator
+
+# Recognisable, so a leak of it anywhere can be searched for.
+FAKE_KEY = "sk-test-CANARY-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def _openai_server() -> Iterator[OpenAIEmulator]:
+    with OpenAIEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def _ollama_server() -> Iterator[OllamaEmulator]:
+    with OllamaEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def openai_emu(_openai_server: OpenAIEmulator) -> OpenAIEmulator:
+    """The OpenAI emulator, healthy, with an empty script and no recorded requests."""
+    _openai_server.reset()
+    return _openai_server
+
+
+@pytest.fixture
+def ollama_emu(_ollama_server: OllamaEmulator) -> OllamaEmulator:
+    """The Ollama emulator, healthy, with an empty script and no recorded requests."""
+    _ollama_server.reset()
+    return _ollama_server
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def checkpointer(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[BaseCheckpointSaver[Any]]:
+    """Each checkpointer apps use: in memory and the embedded SQLite default."""
+    if request.param == "memory":
+        yield InMemorySaver()
+        return
+    conn = sqlite3.connect(tmp_path / "checkpoints.sqlite", check_same_thread=False)
+    try:
+        yield SqliteSaver(conn)
+    finally:
+        conn.close()
+
+
+MakeGraph = Callable[..., FailoverGraph]
+
+
+@pytest.fixture
+def make_graph(
+    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, monkeypatch: pytest.MonkeyPatch
+) -> MakeGraph:
+    """Build the real graph against the emulators; keyword arguments override settings."""
+    for name in (
+        "LLM_PROVIDER",
+        "LLM_MODEL",
+        "LLM_FALLBACK_PROVIDER",
+        "LLM_FALLBACK_MODEL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OLLAMA_BASE_URL",
+        "LLM_FAILOVER_TIMEOUT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    def make(**overrides: Any) -> FailoverGraph:
+        settings: dict[str, Any] = {
+            "openai_api_key": FAKE_KEY,
+            "openai_base_url": openai_emu.base_url,
+            "ollama_base_url": ollama_emu.base_url,
+            "timeout": 2,
+        }
+        return build_graph(**{**settings, **overrides})
+
+    return make

@@ -1,0 +1,95 @@
+"""The mock: deterministic, scriptable, never fails, keeps tool and schema contracts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import BaseModel, Field
+
+from llm_failover import MockChatModel
+from llm_failover.nodes.mock import DEGRADED_TEXT
+from llm_failover.nodes.mock_schema import example
+
+
+class Verdict(BaseModel):
+    """A grading of the user's answer."""
+
+    correct: bool
+    score: int = Field(ge=1, le=10)
+    level: Literal["N5", "N4"]
+    notes: list[str] = Field(min_length=1)
+    hint: str | None
+
+
+def test_degraded_text_and_stable_ids() -> None:
+    """Without a script it says it is degraded; the same conversation gets the same id."""
+    mock = MockChatModel()
+    first = mock.invoke([HumanMessage("hi", id="1")])
+    again = mock.invoke([HumanMessage("hi", id="1")])
+    other = mock.invoke([HumanMessage("hi", id="2")])
+    assert first.content == DEGRADED_TEXT
+    assert first.id == again.id
+    assert first.id != other.id
+
+
+def test_script_then_default() -> None:
+    """Scripted replies come in order, tool calls included, then the default text."""
+    call = {"name": "lookup", "args": {"word": "neko"}, "id": "c1", "type": "tool_call"}
+    mock = MockChatModel(replies=["one", AIMessage("", tool_calls=[call])])
+    assert mock.invoke("x").content == "one"
+    assert mock.invoke("x").tool_calls == [call]
+    assert mock.invoke("x").content == DEGRADED_TEXT
+
+
+async def test_async_and_stream_agree() -> None:
+    """ainvoke, stream and astream give the same text as invoke."""
+    mock = MockChatModel(replies=["a b c"] * 4)
+    assert (await mock.ainvoke("x")).content == "a b c"
+    chunks = list(mock.stream("x"))
+    assert len(chunks) == 3
+    assert "".join(str(c.content) for c in chunks) == "a b c"
+    assert "".join([str(c.content) async for c in mock.astream("x")]) == "a b c"
+
+
+def test_bind_tools_without_choice_answers_text() -> None:
+    """Tools bound but not forced: the mock answers in text, making no tool calls."""
+    answer = MockChatModel().bind_tools([Verdict]).invoke("x")
+    assert answer.content == DEGRADED_TEXT
+    assert answer.tool_calls == []
+
+
+def test_forced_tool_call_has_schema_valid_arguments() -> None:
+    """A forced tool choice gets a tool call whose arguments validate against the tool."""
+    answer = MockChatModel().bind_tools([Verdict], tool_choice="Verdict").invoke("x")
+    (call,) = answer.tool_calls
+    assert call["name"] == "Verdict"
+    Verdict.model_validate(call["args"])
+
+
+def test_structured_output_is_a_valid_instance() -> None:
+    """with_structured_output returns a valid instance of the schema."""
+    result = MockChatModel().with_structured_output(Verdict).invoke("grade me")
+    assert isinstance(result, Verdict)
+    assert result.level == "N5"
+    assert 1 <= result.score <= 10
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ({"type": "string", "minLength": 12}, "[FALLBACK].."),
+        ({"type": "integer", "exclusiveMinimum": 3}, 4),
+        ({"type": "number"}, 0.0),
+        ({"type": ["null", "boolean"]}, False),
+        ({"type": "array", "items": {"type": "integer"}, "minItems": 2}, [0, 0]),
+        ({"enum": ["b", "a"]}, "b"),
+        ({"anyOf": [{"type": "null"}, {"const": 7}]}, 7),
+        ({"$defs": {"X": {"type": "boolean", "default": True}}, "$ref": "#/$defs/X"}, True),
+        ({"type": "object", "properties": {"a": {"type": "string"}}}, {}),
+    ],
+)
+def test_schema_examples(schema: dict[str, object], value: object) -> None:
+    """The schema example generator covers the JSON-schema shapes tools use."""
+    assert example(schema) == value

@@ -1,0 +1,84 @@
+"""What ships around the graph: langgraph.json, the CLI demo and the public names."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph.state import CompiledStateGraph
+
+import llm_failover
+from llm_failover.cli import DEMO_KEY, main, run_chat
+from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, quota
+from tests.conftest import MakeGraph
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_langgraph_json_loads_the_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """langgraph.json's path resolves to a compiled graph without a checkpointer."""
+    monkeypatch.setenv("LLM_FALLBACK_PROVIDER", "ollama,mock")
+    spec = json.loads((ROOT / "langgraph.json").read_text())
+    path, attribute = spec["graphs"]["llm_failover"].split(":")
+    module_spec = importlib.util.spec_from_file_location("served_graph", ROOT / path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    graph = getattr(module, attribute)
+    assert isinstance(graph, CompiledStateGraph)
+    assert graph.checkpointer is None
+    assert set(graph.nodes) == {"__start__", "openai", "ollama", "mock"}
+
+
+def test_public_names() -> None:
+    """The package exports the contract's names."""
+    assert callable(llm_failover.build_graph)
+    assert issubclass(llm_failover.AllProvidersFailed, Exception)
+
+
+def test_demo_tells_the_story(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The demo's six turns are served openai, openai, ollama, ollama, mock, openai."""
+    assert main(["demo", "--db", str(tmp_path / "demo.sqlite")]) == 0
+    out = capsys.readouterr().out
+    served = [line.split()[0].removeprefix("served_by=") for line in out.splitlines()
+              if line.strip().startswith("served_by=")]  # fmt: skip
+    assert served == ["openai", "openai", "ollama", "ollama", "mock", "openai"]
+    assert "insufficient_quota   429" in out
+    assert "the checkpoint holds all 12 messages" in out
+    assert "ollama was sent 7 messages" in out  # turn 4: the whole conversation so far
+    assert DEMO_KEY not in (tmp_path / "demo.sqlite").read_bytes().decode("latin-1")
+
+
+def test_console_script_refuses_bad_config(tmp_path: Path) -> None:
+    """The installed command exits 2 with a message naming the bad provider."""
+    env = {"PATH": str(Path(sys.executable).parent), "LLM_PROVIDER": "openia"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "llm-failover"), "chat", "--thread", "t",
+         "--db", str(tmp_path / "c.sqlite")],
+        env=env, capture_output=True, text=True, input="", timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "unknown provider 'openia'; valid providers: openai, ollama, mock" in done.stderr
+
+
+def test_chat_repl_answers_and_survives_all_down(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """Chat answers each line, says who served it, and keeps going when all are down."""
+    openai_emu.script(ok("hello Aiko"), quota())
+    ollama_emu.script(busy())
+    graph = make_graph(checkpointer=InMemorySaver(), fallback_provider="ollama")
+    out = io.StringIO()
+    assert run_chat(graph, "t1", io.StringIO("hi\nare you there?\nbye\n\nignored\n"), out) == 0
+    text = out.getvalue()
+    assert "hello Aiko\n  [served_by=openai]" in text
+    assert "! all providers failed: openai(gpt-4o-mini): insufficient_quota [429]" in text
+    assert "[served_by=openai]" in text.split("! all providers failed")[1]
+    history = graph.get_state({"configurable": {"thread_id": "t1"}}).values["messages"]
+    assert [m.content for m in history if m.type == "human"] == ["hi", "are you there?", "bye"]

@@ -1,0 +1,220 @@
+"""Every route through the graph, driven by real SDK clients against the emulators."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import openai
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from llm_failover import AllProvidersFailed
+from llm_failover.testing import (
+    Behaviour,
+    OllamaEmulator,
+    OpenAIEmulator,
+    bad_request,
+    busy,
+    cut,
+    empty,
+    forbidden,
+    hang,
+    not_found,
+    ok,
+    quota,
+    rate_limited,
+    server_error,
+    unauthorized,
+)
+from tests.conftest import MakeGraph
+
+USER = {"messages": [("user", "Konnichiwa! My name is Aiko.")]}
+
+
+def dead_url(path: str = "") -> str:
+    """A loopback URL nothing listens on: connection refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
+async def run(graph: Any, mode: str, payload: Any, config: Any = None) -> dict[str, Any]:
+    """Run one turn the way a sync (invoke/stream) or async (ainvoke) caller would."""
+    if mode == "invoke":
+        return dict(graph.invoke(payload, config))
+    if mode == "ainvoke":
+        return dict(await graph.ainvoke(payload, config))
+    *_, last = graph.stream(payload, config, stream_mode="values")
+    return dict(last)
+
+
+MODES = ["invoke", "ainvoke", "stream"]
+
+OPENAI_FAULTS: list[tuple[Behaviour, str, int | None]] = [
+    (quota(), "insufficient_quota", 429),
+    (rate_limited(retry_after=30), "rate_limited", 429),
+    (server_error(500), "server_error", 500),
+    (server_error(503), "server_error", 503),
+    (unauthorized(), "auth", 401),
+    (forbidden(), "auth", 403),
+    (not_found(), "not_found", 404),
+    (hang(seconds=30), "timeout", None),
+    (cut(after=1), "connection", None),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_healthy_primary_answers(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, mode: str
+) -> None:
+    """A healthy primary answers alone: one ok attempt, no request to the fallback."""
+    state = await run(make_graph(), mode, USER)
+    answer = state["messages"][-1]
+    assert answer.content == "[openai gpt-4o-mini] reply to: Konnichiwa! My name is Aiko."
+    assert state["served_by"] == "openai"
+    assert state["degraded"] is False
+    (attempt,) = state["attempts"]
+    assert attempt["provider"] == "openai" and attempt["ok"] is True
+    assert attempt["error"] is None and attempt["status_code"] is None
+    assert answer.response_metadata["failover"] == {
+        "served_by": "openai",
+        "degraded": False,
+        "attempts": state["attempts"],
+    }
+    assert len(openai_emu.requests) == 1
+    assert ollama_emu.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("fault", "kind", "status"), OPENAI_FAULTS, ids=lambda v: str(v))
+async def test_primary_fault_fails_over_to_ollama(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    fault: Behaviour,
+    kind: str,
+    status: int | None,
+    mode: str,
+) -> None:
+    """Each primary fault is classified, recorded, and the turn is answered by Ollama."""
+    openai_emu.script(fault)
+    state = await run(make_graph(timeout=0.5), mode, USER)
+    failed, served = state["attempts"]
+    assert (failed["provider"], failed["ok"], failed["error"], failed["status_code"]) == (
+        "openai",
+        False,
+        kind,
+        status,
+    )
+    assert failed["latency_ms"] > 0
+    assert (served["provider"], served["ok"]) == ("ollama", True)
+    assert state["served_by"] == "ollama" and state["degraded"] is False
+    assert state["messages"][-1].content.startswith("[ollama qwen2.5:0.5b] reply to:")
+    # max_retries=0: the graph, not the SDK, owns retries
+    assert len(openai_emu.requests) == 1
+    assert len(ollama_emu.requests) == 1
+
+
+OLLAMA_FAULTS: list[tuple[Behaviour, str, int | None]] = [
+    (busy(), "server_error", 503),
+    (not_found(), "not_found", 404),
+    (server_error(500), "server_error", 500),
+    (empty(), "server_error", None),
+    (hang(seconds=30), "timeout", None),
+    (cut(after=1), "connection", None),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("fault", "kind", "status"), OLLAMA_FAULTS, ids=lambda v: str(v))
+async def test_both_down_the_mock_answers(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    fault: Behaviour,
+    kind: str,
+    status: int | None,
+    mode: str,
+) -> None:
+    """With the primary out of quota and an Ollama fault, the mock answers, degraded."""
+    openai_emu.script(quota())
+    ollama_emu.script(fault)
+    state = await run(make_graph(timeout=0.5), mode, USER)
+    assert [(a["provider"], a["error"], a["status_code"]) for a in state["attempts"]] == [
+        ("openai", "insufficient_quota", 429),
+        ("ollama", kind, status),
+        ("mock", None, None),
+    ]
+    assert state["served_by"] == "mock" and state["degraded"] is True
+    assert state["messages"][-1].content.startswith("[FALLBACK]")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_connection_refused_everywhere(make_graph: MakeGraph, mode: str) -> None:
+    """Nothing listening on either port: both recorded as connection errors, mock answers."""
+    graph = make_graph(openai_base_url=dead_url("/v1"), ollama_base_url=dead_url())
+    state = await run(graph, mode, USER)
+    assert [(a["provider"], a["error"]) for a in state["attempts"]] == [
+        ("openai", "connection"),
+        ("ollama", "connection"),
+        ("mock", None),
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_missing_api_key_is_not_configured(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, mode: str
+) -> None:
+    """No API key: the primary is skipped without a request and recorded not_configured."""
+    state = await run(make_graph(openai_api_key=None), mode, USER)
+    first = state["attempts"][0]
+    assert (first["provider"], first["error"]) == ("openai", "not_configured")
+    assert "OPENAI_API_KEY" in (first["detail"] or "")
+    assert state["served_by"] == "ollama"
+    assert openai_emu.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_bad_request_is_raised_not_failed_over(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, mode: str
+) -> None:
+    """A 400 goes back to the caller as the SDK's error; no fallback is asked."""
+    openai_emu.script(bad_request("Invalid 'messages[0].content': string too long."))
+    graph = make_graph(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t-400"}}
+    with pytest.raises(openai.BadRequestError, match="string too long"):
+        await run(graph, mode, USER, config)
+    assert ollama_emu.requests == []
+    kept = graph.get_state(config).values["messages"]
+    assert [m.content for m in kept] == ["Konnichiwa! My name is Aiko."]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_all_down_raises_and_keeps_the_message(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, mode: str
+) -> None:
+    """A chain without the mock, all down: AllProvidersFailed with attempts; nothing lost."""
+    openai_emu.always(quota())
+    ollama_emu.always(busy())
+    graph = make_graph(checkpointer=InMemorySaver(), fallback_provider="ollama")
+    config = {"configurable": {"thread_id": "t-down"}}
+    with pytest.raises(AllProvidersFailed) as caught:
+        await run(graph, mode, USER, config)
+    assert [(a["provider"], a["error"]) for a in caught.value.attempts] == [
+        ("openai", "insufficient_quota"),
+        ("ollama", "server_error"),
+    ]
+    assert "openai(gpt-4o-mini): insufficient_quota [429]" in str(caught.value)
+    assert [m.content for m in graph.get_state(config).values["messages"]] == [
+        "Konnichiwa! My name is Aiko."
+    ]
+    # the provider recovers: the next turn is answered and both user messages are kept
+    openai_emu.always(ok())
+    state = await run(graph, mode, {"messages": [("user", "Still there?")]}, config)
+    assert state["served_by"] == "openai"
+    assert [m.content for m in state["messages"][:2]] == [
+        "Konnichiwa! My name is Aiko.",
+        "Still there?",
+    ]

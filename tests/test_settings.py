@@ -1,0 +1,133 @@
+"""Settings: environment names, overrides, and the errors bad values get."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_failover import ConfigError, build_graph
+from llm_failover.graph.settings import load_settings
+
+
+def chain_of(env: dict[str, str], **overrides: object) -> list[tuple[str, str, str]]:
+    """The chain as (provider, model, node) triples."""
+    settings = load_settings(env, **overrides)
+    return [(s.provider, s.model, s.node) for s in settings.chain]
+
+
+def test_defaults() -> None:
+    """With an empty environment the chain is openai -> ollama -> mock with default models."""
+    settings = load_settings({})
+    assert chain_of({}) == [
+        ("openai", "gpt-4o-mini", "openai"),
+        ("ollama", "qwen2.5:0.5b", "ollama"),
+        ("mock", "mock", "mock"),
+    ]
+    assert settings.timeout == 30.0
+    assert settings.ollama_base_url == "http://localhost:11434"
+    assert settings.openai_base_url is None
+    assert settings.openai_api_key is None
+
+
+def test_environment_names() -> None:
+    """Every documented variable is read, case-insensitively for provider names."""
+    env = {
+        "LLM_PROVIDER": "Ollama",
+        "LLM_MODEL": "llama3.2",
+        "LLM_FALLBACK_PROVIDER": "openai, mock",
+        "LLM_FALLBACK_MODEL": "gpt-4.1-nano",
+        "LLM_FAILOVER_TIMEOUT": "2.5",
+        "OPENAI_API_KEY": "sk-env",
+        "OPENAI_BASE_URL": "http://gw/v1",
+        "OLLAMA_BASE_URL": "http://ollama:11434",
+    }
+    settings = load_settings(env)
+    assert chain_of(env) == [
+        ("ollama", "llama3.2", "ollama"),
+        ("openai", "gpt-4.1-nano", "openai"),
+        ("mock", "mock", "mock"),
+    ]
+    assert settings.timeout == 2.5
+    assert settings.openai_base_url == "http://gw/v1"
+    assert settings.ollama_base_url == "http://ollama:11434"
+    assert settings.openai_api_key is not None
+    assert settings.openai_api_key.get_secret_value() == "sk-env"
+
+
+def test_keyword_overrides_environment() -> None:
+    """Keyword arguments win over the environment; sequences are accepted for chains."""
+    env = {"LLM_PROVIDER": "ollama", "LLM_FAILOVER_TIMEOUT": "9"}
+    settings = load_settings(env, provider="openai", fallback_provider=["mock"], timeout=1)
+    assert [s.provider for s in settings.chain] == ["openai", "mock"]
+    assert settings.timeout == 1.0
+
+
+def test_none_disables_fallback() -> None:
+    """LLM_FALLBACK_PROVIDER=none leaves the primary alone."""
+    assert chain_of({"LLM_FALLBACK_PROVIDER": "none"}) == [("openai", "gpt-4o-mini", "openai")]
+
+
+def test_same_provider_twice_gets_readable_unique_nodes() -> None:
+    """A cheaper OpenAI model as first fallback gets its own node, named by model."""
+    env = {"LLM_FALLBACK_PROVIDER": "openai,ollama,mock", "LLM_FALLBACK_MODEL": "gpt-4.1-nano"}
+    assert chain_of(env) == [
+        ("openai", "gpt-4o-mini", "openai_gpt_4o_mini"),
+        ("openai", "gpt-4.1-nano", "openai_gpt_4_1_nano"),
+        ("ollama", "qwen2.5:0.5b", "ollama"),
+        ("mock", "mock", "mock"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("models", "expected"),
+    [
+        ("llama3", ["llama3", "gpt-4o-mini", "mock"]),
+        ("llama3,gpt-4.1", ["llama3", "gpt-4.1", "mock"]),
+        ("llama3,gpt-4.1,", ["llama3", "gpt-4.1", "mock"]),
+        (",gpt-4.1", ["qwen2.5:0.5b", "gpt-4.1", "mock"]),
+    ],
+)
+def test_fallback_models_map_onto_the_chain(models: str, expected: list[str]) -> None:
+    """Fallback models go to the chain's providers in order; the mock needs none."""
+    env = {"LLM_FALLBACK_PROVIDER": "ollama,openai,mock", "LLM_FALLBACK_MODEL": models}
+    assert [m for _, m, _ in chain_of(env)[1:]] == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "needles"),
+    [
+        ({"LLM_PROVIDER": "opneai"}, ["LLM_PROVIDER", "'opneai'", "openai, ollama, mock"]),
+        ({"LLM_FALLBACK_PROVIDER": "ollama,grok"}, ["LLM_FALLBACK_PROVIDER", "'grok'", "mock"]),
+        ({"LLM_FALLBACK_PROVIDER": "ollama,,mock"}, ["LLM_FALLBACK_PROVIDER", "empty"]),
+        ({"LLM_FAILOVER_TIMEOUT": "soon"}, ["LLM_FAILOVER_TIMEOUT", "'soon'"]),
+        ({"LLM_FAILOVER_TIMEOUT": "-1"}, ["LLM_FAILOVER_TIMEOUT", "positive"]),
+        ({"LLM_FALLBACK_MODEL": "a,b,c"}, ["LLM_FALLBACK_MODEL", "at most 2"]),
+        ({"LLM_FALLBACK_PROVIDER": "mock,ollama"}, ["mock", "last"]),
+    ],
+)
+def test_bad_values_are_refused_with_clear_messages(
+    env: dict[str, str], needles: list[str]
+) -> None:
+    """Each bad value names the setting, the value and what would be valid."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    for needle in needles:
+        assert needle in str(caught.value)
+
+
+def test_unknown_override_names_valid_ones() -> None:
+    """A misspelled keyword is refused and the valid keywords are listed."""
+    with pytest.raises(TypeError, match=r"unknown setting\(s\) fallback_providr; valid: provider"):
+        load_settings({}, fallback_providr="mock")
+
+
+def test_build_graph_refuses_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_graph reads the environment when called and refuses a bad provider there."""
+    monkeypatch.setenv("LLM_PROVIDER", "anthropic")
+    with pytest.raises(ConfigError, match="'anthropic'; valid providers: openai, ollama, mock"):
+        build_graph()
+
+
+def test_api_key_never_printed() -> None:
+    """The settings' repr cannot leak the API key."""
+    settings = load_settings({"OPENAI_API_KEY": "sk-visible-canary-123"})
+    assert "canary" not in repr(settings)
