@@ -2,7 +2,7 @@
 
 Every test drives the real `openai` / `langchain_openai` and `ollama` / `langchain_ollama`
 clients over loopback; the exception types asserted here are the ones those SDKs really
-raise, and are what `llm_failover.errors` classifies.
+raise, the table the project's error classification is built from.
 """
 
 from __future__ import annotations
@@ -174,7 +174,10 @@ def test_openai_stream_usage_chunk(openai_emu: OpenAIEmulator) -> None:
 
 def test_openai_text_parts_are_joined(openai_emu: OpenAIEmulator) -> None:
     """The echo uses the last *user* message, joining its text parts like `.text` does."""
-    parts = [{"type": "text", "text": "hello "}, {"type": "text", "text": "there"}]
+    parts: list[str | dict[Any, Any]] = [
+        {"type": "text", "text": "hello "},
+        {"type": "text", "text": "there"},
+    ]
     reply = chat_openai(openai_emu).invoke([HumanMessage("first"), HumanMessage(parts)])
     assert reply.content == OPENAI_ECHO
 
@@ -377,6 +380,24 @@ def test_ollama_connection_refused() -> None:
     with pytest.raises(httpx.ConnectError) as caught:
         llm.invoke("hi")
     assert not isinstance(caught.value, ConnectionError)
+
+
+async def test_async_faults_raise_the_same_types(
+    fresh_openai_emu: OpenAIEmulator, fresh_ollama_emu: OllamaEmulator
+) -> None:
+    """The async paths (ainvoke, astream) raise exactly the types the sync paths do."""
+    gpt, qwen = chat_openai(fresh_openai_emu), chat_ollama(fresh_ollama_emu)
+    fresh_openai_emu.script(quota(), cut())
+    fresh_ollama_emu.script(busy(), cut())
+    with pytest.raises(openai.RateLimitError):
+        await gpt.ainvoke("hi")
+    with pytest.raises(openai.APIConnectionError):
+        [c async for c in gpt.astream("hi")]
+    with pytest.raises(ollama.ResponseError) as caught:
+        await qwen.ainvoke("hi")
+    assert caught.value.status_code == 503
+    with pytest.raises(httpx.RemoteProtocolError):
+        [c async for c in qwen.astream("hi")]
 
 
 # --- Scripting, recording, lifecycle -------------------------------------------------

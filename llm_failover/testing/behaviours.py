@@ -59,7 +59,7 @@ class Behaviour:
     """How many content chunks a `cut` sends before dropping the connection."""
 
     delay: float = 0.0
-    """Seconds an `ok` waits before answering, to hold a provider mid-call."""
+    """Seconds to wait before answering (any kind but `hang`), to hold a provider mid-call."""
 
     def __post_init__(self) -> None:
         # A typo in a test script would otherwise surface as a confusing 200.

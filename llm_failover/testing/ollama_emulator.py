@@ -42,7 +42,7 @@ class OllamaEmulator(Emulator):
     def routes(self) -> list[web.RouteDef]:
         """Chat, plus the liveness and model-list probes."""
         return [
-            web.post("/api/chat", self.chat),
+            web.post("/api/chat", self.handle_chat),
             web.get("/api/tags", self._tags),
             web.get("/api/version", self._version),
             web.get("/", self._root),

@@ -53,8 +53,8 @@ class OpenAIEmulator(Emulator):
     def routes(self) -> list[web.RouteDef]:
         """Return the chat-completions route, with and without the `/v1` prefix."""
         return [
-            web.post("/v1/chat/completions", self.chat),
-            web.post("/chat/completions", self.chat),
+            web.post("/v1/chat/completions", self.handle_chat),
+            web.post("/chat/completions", self.handle_chat),
         ]
 
     async def respond(

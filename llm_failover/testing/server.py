@@ -97,7 +97,11 @@ class Emulator:
         )
         self._thread.start()
         self._loop = loop
-        self._port = asyncio.run_coroutine_threadsafe(self._serve(), loop).result(timeout=10)
+        try:
+            self._port = asyncio.run_coroutine_threadsafe(self._serve(), loop).result(10)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -126,7 +130,11 @@ class Emulator:
         app = web.Application()
         app.add_routes(self.routes())
         # No access log: the benchmarks push thousands of requests through here.
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        # handler_cancellation: a client that gives up (timeout) also ends its hang here.
+        # shutdown_timeout only bounds stragglers: stop() has already cancelled chats.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         # A deep backlog so a burst of 1,000 connects doesn't wait on SYN retransmits.
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
@@ -146,7 +154,7 @@ class Emulator:
         with self._lock:
             return self._queue.popleft() if self._queue else self._default
 
-    async def chat(self, request: web.Request) -> web.StreamResponse:
+    async def handle_chat(self, request: web.Request) -> web.StreamResponse:
         """Shared chat entry point: parse, record, pick a behaviour, delay, answer."""
         task = asyncio.current_task()
         if task is not None:
