@@ -5,9 +5,8 @@ provider and fails over to Ollama, then to a deterministic mock, recording every
 in the checkpointed state.
 """
 
-from llm_failover.errors import AllProvidersFailed, classify
+from llm_failover.errors import AllProvidersFailed, ConfigError, classify
 from llm_failover.graph.builder import build_graph
-from llm_failover.graph.settings import ConfigError
 from llm_failover.nodes.mock import MockChatModel
 
 __all__ = ["AllProvidersFailed", "ConfigError", "MockChatModel", "build_graph", "classify"]

@@ -20,10 +20,10 @@ from typing import Any, TextIO
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from llm_failover.errors import AllProvidersFailed
+from llm_failover.errors import AllProvidersFailed, ConfigError
 from llm_failover.graph.builder import FailoverGraph, build_graph
-from llm_failover.graph.settings import ConfigError
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, quota
+from llm_failover.health.store import MemoryStore
+from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
 
 DEMO_KEY = "sk-demo-not-a-real-key"
 
@@ -34,8 +34,9 @@ DEMO_SCRIPT: tuple[tuple[str, str], ...] = (
     ("openai out of quota", "And how about 'good morning'?"),
     ("openai out of quota", "Do you still remember my name?"),
     ("openai out of quota, ollama busy", "Quiz me on what we covered."),
-    ("openai healthy again", "Thanks, see you tomorrow!"),
+    ("openai healthy again, 5 minutes later", "Thanks, see you tomorrow!"),
 )
+LATER = 301.0  # seconds the demo jumps ahead: past the default quota cooldown (300 s)
 
 
 @contextmanager
@@ -52,8 +53,11 @@ def run_demo(out: TextIO, db: Path) -> int:
         OllamaEmulator() as ollama_emu,
         sqlite_checkpointer(db) as saver,
     ):
+        clock = FakeClock(start=time.time())  # so the demo can skip the 5-minute cooldown
         graph = build_graph(
             checkpointer=saver,
+            clock=clock.clock,
+            circuit_store=MemoryStore(),
             provider="openai",
             fallback_provider="ollama,mock",
             openai_api_key=DEMO_KEY,
@@ -64,16 +68,20 @@ def run_demo(out: TextIO, db: Path) -> int:
         config: Any = {"configurable": {"thread_id": "demo"}}
         out.write(f"checkpoint: {db} (thread 'demo')\n\n")
         for number, (condition, text) in enumerate(DEMO_SCRIPT, start=1):
+            if "minutes later" in condition:
+                clock.advance(LATER)
             openai_emu.always(quota() if "openai out of quota" in condition else ok())
             ollama_emu.always(busy() if "ollama busy" in condition else ok())
             seen = {emu: len(emu.requests) for emu in (openai_emu, ollama_emu)}
             started = time.perf_counter()
             state = graph.invoke({"messages": [HumanMessage(text)]}, config)
             elapsed = (time.perf_counter() - started) * 1000
-            _print_turn(out, number, condition, text, state, elapsed)
+            _print_turn(out, number, condition, text, state, elapsed, clock.now())
             for emu, before in seen.items():
                 for request in emu.requests[before:]:
                     out.write(f"  {emu.provider} was sent {len(request.messages)} messages\n")
+                if len(emu.requests) == before:
+                    out.write(f"  {emu.provider} was sent nothing\n")
             out.write("\n")
         kept = len(graph.get_state(config).values["messages"])
     out.write(f"the checkpoint holds all {kept} messages of the conversation\n")
@@ -81,7 +89,13 @@ def run_demo(out: TextIO, db: Path) -> int:
 
 
 def _print_turn(
-    out: TextIO, number: int, condition: str, text: str, state: dict[str, Any], ms: float
+    out: TextIO,
+    number: int,
+    condition: str,
+    text: str,
+    state: dict[str, Any],
+    ms: float,
+    now: float,
 ) -> None:
     answer = str(state["messages"][-1].content)
     out.write(f"turn {number}  [{condition}]\n")
@@ -89,6 +103,9 @@ def _print_turn(
     out.write(f"  answer:  {answer[:90]}\n")
     out.write(f"  served_by={state['served_by']}  degraded={state['degraded']}  "
               f"turn {ms:.1f} ms\n")  # fmt: skip
+    if sticky := state.get("sticky"):
+        out.write(f"  sticky: this thread skips {', '.join(sticky['skip'])} "
+                  f"({sticky['reason']}) for {sticky['until'] - now:.0f} s more\n")  # fmt: skip
     out.write(f"  {'provider':<8} {'model':<14} {'ok':<4} {'error':<20} {'status':<6} ms\n")
     for a in state["attempts"]:
         out.write(

@@ -47,7 +47,11 @@ ErrorKind = Literal[
 # application bug behind a degraded answer, so it goes back to the caller.
 RAISED_KINDS: frozenset[str] = frozenset({"bad_request"})
 
-_EMPTY_OLLAMA_STREAM = "No data received from Ollama stream."
+# The messages langchain-ollama and langchain-core give an answer that never came: a
+# provider that streams nothing is as broken as one that answers 500.
+_EMPTY_STREAM = frozenset(
+    {"No data received from Ollama stream.", "No generation chunks were returned"}
+)
 _SECRET = re.compile(r"\b(sk|gsk|xai|key)-[A-Za-z0-9_\-*]{6,}")
 _DETAIL_LIMIT = 300
 
@@ -59,6 +63,10 @@ class Failure(TypedDict):
     status_code: int | None
     retry_after: float | None
     detail: str
+
+
+class ConfigError(ValueError):
+    """A setting has a value the graph cannot be built with."""
 
 
 class AllProvidersFailed(RuntimeError):
@@ -103,7 +111,7 @@ def classify(exc: BaseException) -> Failure | None:
     # requests only); streaming requests leak the httpx transport errors themselves.
     if isinstance(exc, (*_TRANSPORT, ConnectionError)):
         return _failure("connection", None, exc)
-    if isinstance(exc, ValueError) and str(exc) == _EMPTY_OLLAMA_STREAM:
+    if isinstance(exc, ValueError) and str(exc) in _EMPTY_STREAM:
         return _failure("server_error", None, exc)
     return None
 

@@ -14,10 +14,19 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover import build_graph
 from llm_failover.graph.builder import FailoverGraph
+from llm_failover.health.store import PROCESS_STORE
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator
 
 # Recognisable, so a leak of it anywhere can be searched for.
 FAKE_KEY = "sk-test-CANARY-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_circuits() -> Iterator[None]:
+    """Every test starts with closed circuits: the process-wide store is shared."""
+    PROCESS_STORE.clear()
+    yield
+    PROCESS_STORE.clear()
 
 
 @pytest.fixture(scope="session")

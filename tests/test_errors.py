@@ -9,6 +9,7 @@ from typing import Any
 import openai
 import pytest
 from langchain_ollama import ChatOllama
+from langchain_openai import ChatOpenAI
 
 from llm_failover import AllProvidersFailed, classify
 from llm_failover.errors import redact, retry_after
@@ -101,6 +102,16 @@ def test_openai_connection_refused() -> None:
     exc = raised(openai_call(dead_url("/v1")))
     assert type(exc) is openai.APIConnectionError
     assert (classify(exc) or {}).get("kind") == "connection"
+
+
+def test_empty_openai_stream_is_a_server_error(openai_emu: OpenAIEmulator) -> None:
+    """A stream that ends before any chunk: langchain-core's ValueError, server_error."""
+    openai_emu.script(empty())
+    model = ChatOpenAI(model="gpt-4o-mini", base_url=openai_emu.base_url, api_key=FAKE_KEY,
+                       max_retries=0)  # fmt: skip
+    exc = raised(lambda: list(model.stream("hi")))
+    assert type(exc) is ValueError
+    assert (classify(exc) or {}).get("kind") == "server_error"
 
 
 def test_rate_limit_carries_retry_after(openai_emu: OpenAIEmulator) -> None:

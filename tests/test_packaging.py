@@ -15,7 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 import llm_failover
 from llm_failover.cli import DEMO_KEY, main, run_chat
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, quota
+from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, server_error
 from tests.conftest import MakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def test_public_names() -> None:
 
 
 def test_demo_tells_the_story(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """The demo's six turns are served openai, openai, ollama, ollama, mock, openai."""
+    """The demo's turns are served openai, openai, ollama, ollama, mock, openai (sticky)."""
     assert main(["demo", "--db", str(tmp_path / "demo.sqlite")]) == 0
     out = capsys.readouterr().out
     served = [line.split()[0].removeprefix("served_by=") for line in out.splitlines()
@@ -52,6 +52,9 @@ def test_demo_tells_the_story(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "insufficient_quota   429" in out
     assert "the checkpoint holds all 12 messages" in out
     assert "ollama was sent 7 messages" in out  # turn 4: the whole conversation so far
+    # turns 4 and 5 skip the primary while its circuit is open: no request at all
+    assert out.count("openai was sent nothing") == 2
+    assert "sticky: this thread skips openai (insufficient_quota)" in out
     assert DEMO_KEY not in (tmp_path / "demo.sqlite").read_bytes().decode("latin-1")
 
 
@@ -71,14 +74,14 @@ def test_chat_repl_answers_and_survives_all_down(
     make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
 ) -> None:
     """Chat answers each line, says who served it, and keeps going when all are down."""
-    openai_emu.script(ok("hello Aiko"), quota())
+    openai_emu.script(ok("hello Aiko"), server_error(502))
     ollama_emu.script(busy())
     graph = make_graph(checkpointer=InMemorySaver(), fallback_provider="ollama")
     out = io.StringIO()
     assert run_chat(graph, "t1", io.StringIO("hi\nare you there?\nbye\n\nignored\n"), out) == 0
     text = out.getvalue()
     assert "hello Aiko\n  [served_by=openai]" in text
-    assert "! all providers failed: openai(gpt-4o-mini): insufficient_quota [429]" in text
+    assert "! all providers failed: openai(gpt-4o-mini): server_error [502]" in text
     assert "[served_by=openai]" in text.split("! all providers failed")[1]
     history = graph.get_state({"configurable": {"thread_id": "t1"}}).values["messages"]
     assert [m.content for m in history if m.type == "human"] == ["hi", "are you there?", "bye"]

@@ -10,8 +10,11 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from llm_failover import AllProvidersFailed
+from llm_failover.health.circuit import circuit_key
+from llm_failover.health.store import MemoryStore
 from llm_failover.testing import (
     Behaviour,
+    FakeClock,
     OllamaEmulator,
     OpenAIEmulator,
     bad_request,
@@ -27,7 +30,9 @@ from llm_failover.testing import (
     server_error,
     unauthorized,
 )
-from tests.conftest import MakeGraph
+from tests.conftest import FAKE_KEY, MakeGraph
+
+T0 = 1_800_000_000.0
 
 USER = {"messages": [("user", "Konnichiwa! My name is Aiko.")]}
 
@@ -52,16 +57,18 @@ async def run(graph: Any, mode: str, payload: Any, config: Any = None) -> dict[s
 
 MODES = ["invoke", "ainvoke", "stream"]
 
-OPENAI_FAULTS: list[tuple[Behaviour, str, int | None]] = [
-    (quota(), "insufficient_quota", 429),
-    (rate_limited(retry_after=30), "rate_limited", 429),
-    (server_error(500), "server_error", 500),
-    (server_error(503), "server_error", 503),
-    (unauthorized(), "auth", 401),
-    (forbidden(), "auth", 403),
-    (not_found(), "not_found", 404),
-    (hang(seconds=30), "timeout", None),
-    (cut(after=1), "connection", None),
+# fault, error kind, HTTP status, seconds the circuit opens for (None: only counted)
+OPENAI_FAULTS: list[tuple[Behaviour, str, int | None, float | None]] = [
+    (quota(), "insufficient_quota", 429, 300),
+    (rate_limited(retry_after=30), "rate_limited", 429, 30),
+    (rate_limited(), "rate_limited", 429, 30),
+    (server_error(500), "server_error", 500, None),
+    (server_error(503), "server_error", 503, None),
+    (unauthorized(), "auth", 401, None),
+    (forbidden(), "auth", 403, None),
+    (not_found(), "not_found", 404, None),
+    (hang(seconds=30), "timeout", None, None),
+    (cut(after=1), "connection", None, None),
 ]
 
 
@@ -88,7 +95,9 @@ async def test_healthy_primary_answers(
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("fault", "kind", "status"), OPENAI_FAULTS, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("fault", "kind", "status", "open_for"), OPENAI_FAULTS, ids=lambda v: str(v)
+)
 async def test_primary_fault_fails_over_to_ollama(
     make_graph: MakeGraph,
     openai_emu: OpenAIEmulator,
@@ -96,11 +105,26 @@ async def test_primary_fault_fails_over_to_ollama(
     fault: Behaviour,
     kind: str,
     status: int | None,
+    open_for: float | None,
     mode: str,
 ) -> None:
-    """Each primary fault is classified, recorded, and the turn is answered by Ollama."""
+    """Each primary fault: classified, recorded, circuit set, checkpointed, Ollama answers."""
     openai_emu.script(fault)
-    state = await run(make_graph(timeout=0.5), mode, USER)
+    clock, store, saver = FakeClock(start=T0), MemoryStore(), InMemorySaver()
+    graph = make_graph(timeout=0.5, checkpointer=saver, clock=clock.clock, circuit_store=store)
+    config = {"configurable": {"thread_id": f"matrix-{mode}"}}
+    state = await run(graph, mode, USER, config)
+    circuit = store.get(circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY))
+    assert circuit == {
+        "failures": 1,
+        "open_until": T0 + open_for if open_for else None,
+        "reason": kind,
+    }
+    assert state["attempts"][0]["open_until"] == circuit["open_until"]
+    saved = saver.get_tuple(config)
+    assert saved is not None
+    assert saved.checkpoint["channel_values"]["attempts"] == state["attempts"]
+    assert [m.type for m in saved.checkpoint["channel_values"]["messages"]] == ["human", "ai"]
     failed, served = state["attempts"]
     assert (failed["provider"], failed["ok"], failed["error"], failed["status_code"]) == (
         "openai",
@@ -198,7 +222,8 @@ async def test_all_down_raises_and_keeps_the_message(
     """A chain without the mock, all down: AllProvidersFailed with attempts; nothing lost."""
     openai_emu.always(quota())
     ollama_emu.always(busy())
-    graph = make_graph(checkpointer=InMemorySaver(), fallback_provider="ollama")
+    clock = FakeClock()
+    graph = make_graph(checkpointer=InMemorySaver(), fallback_provider="ollama", clock=clock.clock)
     config = {"configurable": {"thread_id": "t-down"}}
     with pytest.raises(AllProvidersFailed) as caught:
         await run(graph, mode, USER, config)
@@ -210,8 +235,10 @@ async def test_all_down_raises_and_keeps_the_message(
     assert [m.content for m in graph.get_state(config).values["messages"]] == [
         "Konnichiwa! My name is Aiko."
     ]
-    # the provider recovers: the next turn is answered and both user messages are kept
+    # the provider recovers after its quota cooldown: the next turn is answered by it
+    # and both user messages are kept
     openai_emu.always(ok())
+    clock.advance(301)
     state = await run(graph, mode, {"messages": [("user", "Still there?")]}, config)
     assert state["served_by"] == "openai"
     assert [m.content for m in state["messages"][:2]] == [

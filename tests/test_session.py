@@ -48,12 +48,13 @@ def test_four_turn_session_fails_over_mid_conversation(
     assert served == ["openai", "openai", "ollama", "mock"]
     assert messages[-1].response_metadata["failover"]["degraded"] is True
     assert state["served_by"] == "mock" and state["degraded"] is True
-    # attempts are this turn's only, as plain dicts
+    # attempts are this turn's only, as plain dicts; the sticky thread skipped OpenAI,
+    # whose circuit the quota error of turn 3 opened, so it got no 4th request
     assert [(a["provider"], a["error"]) for a in state["attempts"]] == [
-        ("openai", "insufficient_quota"),
         ("ollama", "server_error"),
         ("mock", None),
     ]
+    assert len(openai_emu.requests) == 3
     assert all(type(a) is dict for a in state["attempts"])
     # the backup got the whole conversation, including the turns OpenAI answered
     backup_request = ollama_emu.requests[0]
@@ -62,10 +63,14 @@ def test_four_turn_session_fails_over_mid_conversation(
 
 
 def test_topology_default_chain(make_graph: MakeGraph) -> None:
-    """Openai -> ollama -> mock, each able to end the turn; no give-up node with a mock."""
+    """Openai -> ollama -> mock; each ends the turn or retries itself; sticky entry."""
     edges = {(e.source, e.target, e.conditional) for e in make_graph().get_graph().edges}
     assert edges == {
-        ("__start__", "openai", False),
+        ("__start__", "openai", True),
+        ("__start__", "ollama", True),
+        ("__start__", "mock", True),
+        ("openai", "openai", True),
+        ("ollama", "ollama", True),
         ("openai", "ollama", True),
         ("openai", "__end__", True),
         ("ollama", "mock", True),
@@ -77,9 +82,11 @@ def test_topology_default_chain(make_graph: MakeGraph) -> None:
 def test_topology_without_mock_ends_in_all_failed(make_graph: MakeGraph) -> None:
     """A chain without the mock ends in the all_failed node; duplicate providers get names."""
     graph = make_graph(fallback_provider="openai,ollama", fallback_model="gpt-4.1-nano")
-    edges = {(e.source, e.target) for e in graph.get_graph().edges}
+    edges = {(e.source, e.target) for e in graph.get_graph().edges if e.source != e.target}
     assert edges == {
         ("__start__", "openai_gpt_4o_mini"),
+        ("__start__", "openai_gpt_4_1_nano"),
+        ("__start__", "ollama"),
         ("openai_gpt_4o_mini", "openai_gpt_4_1_nano"),
         ("openai_gpt_4o_mini", "__end__"),
         ("openai_gpt_4_1_nano", "ollama"),

@@ -1,12 +1,15 @@
 """Build the failover graph: one node per provider in the chain, routed by state.
 
-    START -> openai -> ollama -> mock -> END
-               |         |
-               +---------+--> END as soon as one answers
+    START -(sticky?)-> openai -> ollama -> mock -> END
+                         |         |
+                         +---------+--> END as soon as one answers (or back to itself
+                                        once, after a short Retry-After)
 
-After each provider node a conditional edge reads the recorded outcome and goes to the
-next provider or ends the turn. A chain without the mock ends in `all_failed`, which
-raises `AllProvidersFailed`; the user's message is already in the checkpoint by then.
+The entry edge skips providers this thread knows to be down (its `sticky` record). After
+each provider node a conditional edge reads the recorded outcome and goes to the next
+provider, retries the same one once, or ends the turn. A chain without the mock ends in
+`all_failed`, which raises `AllProvidersFailed`; the user's message is already in the
+checkpoint by then.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from llm_failover.graph.routing import after_attempt
-from llm_failover.graph.settings import load_settings
+from llm_failover.clock import SYSTEM_CLOCK, Clock
+from llm_failover.graph.routing import after_attempt, first_node
+from llm_failover.graph.settings import ProviderSpec, Settings, load_settings
 from llm_failover.graph.state import InputState, State
-from llm_failover.nodes import give_up_node, node_for, provider_node
+from llm_failover.health.circuit import circuit_key
+from llm_failover.health.store import CircuitStore, NullStore, make_store
+from llm_failover.nodes import Link, give_up_node, node_for
 
 GIVE_UP = "all_failed"
 
@@ -35,33 +42,60 @@ def build_graph(
     *,
     checkpointer: BaseCheckpointSaver[Any] | bool | None = None,
     models: Mapping[str, BaseChatModel] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    circuit_store: CircuitStore | None = None,
     **overrides: Any,
 ) -> FailoverGraph:
     """Compile the failover graph.
 
-    Settings come from the environment at call time; keyword `overrides` (`provider`,
-    `model`, `fallback_provider`, `fallback_model`, `timeout`, `openai_api_key`,
-    `openai_base_url`, `ollama_base_url`) take precedence. `models` replaces the client
-    of a node by name (e.g. `{"mock": MockChatModel(replies=[...])}`).
+    Settings come from the environment at call time; keyword `overrides` (see the README's
+    configuration table) take precedence. `models` replaces the client of a node by name
+    (e.g. `{"mock": MockChatModel(replies=[...])}`); `clock` and `circuit_store` replace
+    the wall clock and the circuit store (by default the process-wide one, or Redis when
+    `LLM_FAILOVER_REDIS_URL` is set).
     """
     settings = load_settings(os.environ, **overrides)
     chain = settings.chain
-    unknown = sorted(set(models or {}) - {spec.node for spec in chain})
+    nodes = tuple(spec.node for spec in chain)
+    unknown = sorted(set(models or {}) - set(nodes))
     if unknown:
-        nodes = ", ".join(spec.node for spec in chain)
         raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {nodes}")
+    store = circuit_store or make_store(settings.redis_url)
     builder = StateGraph(State, input_schema=InputState, output_schema=State)
     for index, spec in enumerate(chain):
-        injected = (models or {}).get(spec.node)
-        node = provider_node(spec, injected) if injected else node_for(spec, settings)
-        builder.add_node(spec.node, node)
+        link = _link(spec, settings, nodes, clock)
+        node_store = store if link.key else NullStore()
+        builder.add_node(
+            spec.node, node_for(link, settings, node_store, (models or {}).get(spec.node))
+        )
         if spec.provider == "mock":
             builder.add_edge(spec.node, END)  # the mock cannot fail
             continue
-        target = chain[index + 1].node if index + 1 < len(chain) else GIVE_UP
-        router = functools.partial(after_attempt, on_failure=target)
-        builder.add_conditional_edges(spec.node, router, [target, END])
+        target = nodes[index + 1] if index + 1 < len(nodes) else GIVE_UP
+        router = functools.partial(after_attempt, on_failure=target, policy=settings.policy)
+        builder.add_conditional_edges(spec.node, router, [spec.node, target, END])
     if chain[-1].provider != "mock":
         builder.add_node(GIVE_UP, give_up_node())
-    builder.add_edge(START, chain[0].node)
-    return builder.compile(checkpointer=checkpointer, name="llm_failover")
+
+    def entry(state: State) -> str:
+        return first_node(state, chain=nodes, now=clock.now())
+
+    builder.add_conditional_edges(START, entry, list(nodes))
+    graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
+    if checkpointer is None:
+        return graph
+    # A failed attempt must be on disk before the fallback is called, so that a crash
+    # while the backup answers resumes on the backup; callers may still pass durability=.
+    return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
+
+
+def _link(spec: ProviderSpec, settings: Settings, chain: tuple[str, ...], clock: Clock) -> Link:
+    """The node's fixed context; the circuit key names the upstream, never the API key."""
+    key = ""
+    if spec.provider == "openai":
+        secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        key = circuit_key("openai", settings.openai_base_url, spec.model, secret)
+    elif spec.provider == "ollama":
+        key = circuit_key("ollama", settings.ollama_base_url, spec.model, None)
+    return Link(spec=spec, chain=chain, policy=settings.policy, clock=clock, key=key,
+                claim_for=settings.timeout)  # fmt: skip

@@ -9,12 +9,14 @@ fails when it builds the graph, not in the middle of a user's conversation.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, cast, get_args
 
 from pydantic import SecretStr
+
+from llm_failover.errors import ConfigError
+from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, seconds
 
 Provider = Literal["openai", "ollama", "mock"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
@@ -23,10 +25,6 @@ DEFAULT_MODELS: Mapping[str, str] = {
     "ollama": "qwen2.5:0.5b",
     "mock": "mock",
 }
-
-
-class ConfigError(ValueError):
-    """A setting has a value the graph cannot be built with."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -55,6 +53,10 @@ class Settings:
     """`OLLAMA_BASE_URL`."""
     openai_api_key: SecretStr | None = dataclasses.field(default=None, repr=False)
     """`OPENAI_API_KEY`; kept as a SecretStr so it never prints, and handed only to the SDK."""
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
+    """`LLM_FAILOVER_REDIS_URL`: share circuits across workers; `None` keeps them in-process."""
+    policy: Policy = dataclasses.field(default_factory=Policy)
+    """What to do after each kind of failure."""
 
 
 # override keyword -> environment variable
@@ -67,6 +69,8 @@ ENV_NAMES: Mapping[str, str] = {
     "openai_api_key": "OPENAI_API_KEY",
     "openai_base_url": "OPENAI_BASE_URL",
     "ollama_base_url": "OLLAMA_BASE_URL",
+    "redis_url": "LLM_FAILOVER_REDIS_URL",
+    **POLICY_ENV,
 }
 
 
@@ -82,10 +86,12 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     key = raw["openai_api_key"]
     return Settings(
         chain=_chain([primary, *fallbacks], models),
-        timeout=_positive(raw["timeout"], "LLM_FAILOVER_TIMEOUT", default=30.0),
+        timeout=30.0 if raw["timeout"] is None else seconds(raw["timeout"], "LLM_FAILOVER_TIMEOUT"),
         openai_base_url=raw["openai_base_url"] or None,
         ollama_base_url=raw["ollama_base_url"] or "http://localhost:11434",
         openai_api_key=SecretStr(key) if key else None,
+        redis_url=raw["redis_url"] or None,
+        policy=load_policy(raw),
     )
 
 
@@ -157,15 +163,3 @@ def _chain(providers: Sequence[Provider], models: Sequence[str]) -> tuple[Provid
                 node = f"{node}_{index + 1}"
         specs.append(ProviderSpec(provider=provider, model=model, node=node))
     return tuple(specs)
-
-
-def _positive(value: Any, setting: str, *, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{setting}: expected a number of seconds, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise ConfigError(f"{setting}: must be a positive number of seconds, got {value!r}")
-    return number

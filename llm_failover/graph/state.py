@@ -26,8 +26,34 @@ class Attempt(TypedDict):
     latency_ms: float
     detail: str | None
     """The provider's error message, API keys masked; `None` on success."""
+    retry_after: float | None
+    """Seconds the provider asked us to wait (a 429's Retry-After), if it said."""
+    waited_ms: float
+    """Time waited before this call (a Retry-After being waited out)."""
+    open_until: float | None
+    """Epoch seconds the provider's circuit is open until, if this left it open."""
     turn: str
     """Id of the last message sent: the attempts of one turn share it."""
+
+
+class Skip(TypedDict):
+    """A provider this thread avoids, and until when."""
+
+    until: float
+    reason: str
+
+
+class Sticky(TypedDict):
+    """Which provider serves a thread after a failover, why, and until when."""
+
+    node: str
+    provider: str
+    reason: str
+    """The error kind that made the primary unavailable."""
+    until: float
+    """Epoch seconds after which the thread tries the primary again."""
+    skip: dict[str, Skip]
+    """Every node this thread skips (by node name), the primary included."""
 
 
 def merge_attempts(current: list[Attempt] | None, new: list[Attempt]) -> list[Attempt]:
@@ -52,3 +78,5 @@ class State(InputState, total=False):
     """True when the mock answered."""
     attempts: Annotated[list[Attempt], merge_attempts]
     """This turn's attempts, in order."""
+    sticky: Sticky | None
+    """Set after a failover, cleared when the primary answers again."""

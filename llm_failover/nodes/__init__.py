@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from langchain_core.language_models import BaseChatModel
 from langgraph._internal._runnable import RunnableCallable
 
-from llm_failover.graph.settings import ProviderSpec, Settings
+from llm_failover.graph.settings import Settings
+from llm_failover.health.store import CircuitStore
+from llm_failover.nodes.attempt import Link
 from llm_failover.nodes.call import give_up_node, provider_node, unconfigured_node
 from llm_failover.nodes.mock import MockChatModel
 from llm_failover.nodes.ollama_chat import ollama_model
 from llm_failover.nodes.openai_chat import openai_model
 
-__all__ = ["MockChatModel", "give_up_node", "node_for", "provider_node"]
+__all__ = ["Link", "MockChatModel", "give_up_node", "node_for"]
 
 
-def node_for(spec: ProviderSpec, settings: Settings) -> RunnableCallable:
-    """Build the provider's client once and wrap it in its graph node."""
-    if spec.provider == "openai":
-        model = openai_model(spec, settings)
+def node_for(
+    link: Link, settings: Settings, store: CircuitStore, model: BaseChatModel | None = None
+) -> RunnableCallable:
+    """Build the provider's client once (unless `model` is given) and wrap it in its node."""
+    provider = link.spec.provider
+    if model is None and provider == "openai":
+        model = openai_model(link.spec, settings)
         if model is None:
-            return unconfigured_node(spec, "OPENAI_API_KEY is not set")
-        return provider_node(spec, model)
-    if spec.provider == "ollama":
-        return provider_node(spec, ollama_model(spec, settings))
-    return provider_node(spec, MockChatModel())
+            return unconfigured_node(link, "OPENAI_API_KEY is not set")
+    elif model is None and provider == "ollama":
+        model = ollama_model(link.spec, settings)
+    elif model is None:
+        model = MockChatModel()
+    return provider_node(link, model, store)

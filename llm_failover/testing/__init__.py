@@ -29,6 +29,7 @@ from llm_failover.testing.behaviours import (
     server_error,
     unauthorized,
 )
+from llm_failover.testing.clock import FakeClock
 from llm_failover.testing.ollama_emulator import OllamaEmulator
 from llm_failover.testing.openai_emulator import OpenAIEmulator
 from llm_failover.testing.server import Emulator
@@ -37,6 +38,7 @@ from llm_failover.testing.wire import RecordedRequest
 __all__ = [
     "Behaviour",
     "Emulator",
+    "FakeClock",
     "Kind",
     "OllamaEmulator",
     "OpenAIEmulator",

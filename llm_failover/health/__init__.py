@@ -1,0 +1,1 @@
+"""Provider health: the circuit breaker's rules and the stores that share them."""

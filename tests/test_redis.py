@@ -1,0 +1,132 @@
+"""Circuits shared through a real redis-server, as several workers share them.
+
+`.ci/run` installs Debian's redis-server and starts it (LLM_FAILOVER_TEST_REDIS_URL);
+elsewhere the fixture starts one on a free port. Without the binary the tests skip,
+except under CI, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from langchain_core.messages import HumanMessage
+
+from llm_failover.health.circuit import circuit_key
+from llm_failover.health.redis_store import RedisStore
+from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota
+from tests.conftest import FAKE_KEY, MakeGraph
+
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A running redis-server: CI's, or one started here on a free port."""
+    if url := os.environ.get("LLM_FAILOVER_TEST_REDIS_URL"):
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing: .ci/run should install it")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def isolated_url(redis_url: str, openai_emu: OpenAIEmulator) -> str:
+    """The server's URL, with this test's circuits forgotten first."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("llm-failover:circuit:*"):
+        client.delete(key)
+    return redis_url
+
+
+def route(state: Any) -> list[tuple[str, str | None]]:
+    """The turn's attempts as (node, error) pairs."""
+    return [(a["node"], a["error"]) for a in state["attempts"]]
+
+
+def test_one_worker_learns_and_the_other_honours(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, isolated_url: str
+) -> None:
+    """Worker A sees the quota error; worker B (own client, own graph) skips the primary."""
+    clock = FakeClock(start=T0)
+    worker_a = make_graph(redis_url=isolated_url, clock=clock.clock)
+    worker_b = make_graph(redis_url=isolated_url, clock=clock.clock)
+    openai_emu.always(quota())
+    assert route(worker_a.invoke({"messages": [HumanMessage("a")]}))[0] == (
+        "openai", "insufficient_quota"
+    )  # fmt: skip
+    state = worker_b.invoke({"messages": [HumanMessage("b")]})
+    assert route(state) == [("openai", "circuit_open"), ("ollama", None)]
+    assert len(openai_emu.requests) == 1
+    stored = RedisStore(isolated_url).get(
+        circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
+    )
+    assert stored == {"failures": 1, "open_until": T0 + 300, "reason": "insufficient_quota"}
+    raw_keys = [k.decode() for k in redis.Redis.from_url(isolated_url).keys("*")]
+    assert raw_keys and all(FAKE_KEY not in k for k in raw_keys)
+
+
+async def test_async_workers_share_and_probe_once(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, isolated_url: str
+) -> None:
+    """Async path: after the cooldown, two workers at once make exactly one probe."""
+    clock = FakeClock(start=T0)
+    workers = [make_graph(redis_url=isolated_url, clock=clock.clock) for _ in range(2)]
+    openai_emu.script(quota())
+    await workers[0].ainvoke({"messages": [HumanMessage("a")]})
+    clock.advance(301)
+    openai_emu.always(ok(delay=0.3))
+    states = await asyncio.gather(
+        *(w.ainvoke({"messages": [HumanMessage(f"w{i}")]}) for i, w in enumerate(workers))
+    )
+    assert sorted((route(s)[0] for s in states), key=str) == [
+        ("openai", "circuit_open"),
+        ("openai", None),
+    ]
+    assert len(openai_emu.requests) == 2
+    # the probe's success closed the circuit for everyone
+    state = workers[1].invoke({"messages": [HumanMessage("after")]})
+    assert route(state) == [("openai", None)]
+
+
+def test_records_expire_on_their_own(isolated_url: str) -> None:
+    """A saved record carries a TTL, so Redis never fills with dead circuits."""
+    store = RedisStore(isolated_url)
+    key = f"test-{uuid.uuid4()}"
+    store.save(key, {"failures": 1, "open_until": None, "reason": "timeout"}, ttl=30)
+    ttl_ms = redis.Redis.from_url(isolated_url).pttl(f"llm-failover:circuit:{key}")
+    assert 0 < ttl_ms <= 30_000
+    store.save(key, None, ttl=0)
+    assert store.get(key) is None
