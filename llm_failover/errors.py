@@ -50,7 +50,11 @@ RAISED_KINDS: frozenset[str] = frozenset({"bad_request"})
 # The messages langchain-ollama and langchain-core give an answer that never came: a
 # provider that streams nothing is as broken as one that answers 500.
 _EMPTY_STREAM = frozenset(
-    {"No data received from Ollama stream.", "No generation chunks were returned"}
+    {
+        "No data received from Ollama stream.",
+        "No generation chunks were returned",
+        "No generations found in stream.",
+    }
 )
 _SECRET = re.compile(r"\b(sk|gsk|xai|key)-[A-Za-z0-9_\-*]{6,}")
 _DETAIL_LIMIT = 300

@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 import pytest
+from langchain_core.messages import HumanMessage
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 
@@ -111,6 +112,19 @@ def test_empty_openai_stream_is_a_server_error(openai_emu: OpenAIEmulator) -> No
                        max_retries=0)  # fmt: skip
     exc = raised(lambda: list(model.stream("hi")))
     assert type(exc) is ValueError
+    assert (classify(exc) or {}).get("kind") == "server_error"
+
+
+def test_empty_stream_inside_a_streaming_graph_is_a_server_error(
+    ollama_emu: OllamaEmulator,
+) -> None:
+    """invoke() under stream_mode="messages" aggregates a stream: its empty-stream error."""
+    from langchain_core.language_models.chat_models import generate_from_stream
+
+    ollama_emu.script(empty())
+    model = ChatOllama(model="qwen2.5:0.5b", base_url=ollama_emu.base_url)
+    exc = raised(lambda: generate_from_stream(iter(list(model._stream([HumanMessage("hi")])))))
+    assert str(exc) == "No generations found in stream."
     assert (classify(exc) or {}).get("kind") == "server_error"
 
 

@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from llm_failover import AllProvidersFailed
 from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import MemoryStore
+from llm_failover.health.store import PROCESS_STORE, MemoryStore
 from llm_failover.testing import (
     Behaviour,
     FakeClock,
@@ -46,16 +46,24 @@ def dead_url(path: str = "") -> str:
 
 
 async def run(graph: Any, mode: str, payload: Any, config: Any = None) -> dict[str, Any]:
-    """Run one turn the way a sync (invoke/stream) or async (ainvoke) caller would."""
+    """Run one turn as a sync or async caller would: invoke, or stream tokens and values.
+
+    Streaming with "messages" makes the chat models stream over the wire (SSE, NDJSON),
+    so the streaming error paths of the SDKs are exercised too.
+    """
     if mode == "invoke":
         return dict(graph.invoke(payload, config))
     if mode == "ainvoke":
         return dict(await graph.ainvoke(payload, config))
-    *_, last = graph.stream(payload, config, stream_mode="values")
-    return dict(last)
+    modes = ["messages", "values"]
+    if mode == "stream":
+        parts = list(graph.stream(payload, config, stream_mode=modes))
+    else:
+        parts = [part async for part in graph.astream(payload, config, stream_mode=modes)]
+    return dict([value for kind, value in parts if kind == "values"][-1])
 
 
-MODES = ["invoke", "ainvoke", "stream"]
+MODES = ["invoke", "ainvoke", "stream", "astream"]
 
 # fault, error kind, HTTP status, seconds the circuit opens for (None: only counted)
 OPENAI_FAULTS: list[tuple[Behaviour, str, int | None, float | None]] = [
@@ -64,6 +72,7 @@ OPENAI_FAULTS: list[tuple[Behaviour, str, int | None, float | None]] = [
     (rate_limited(), "rate_limited", 429, 30),
     (server_error(500), "server_error", 500, None),
     (server_error(503), "server_error", 503, None),
+    (busy(), "server_error", 503, None),
     (unauthorized(), "auth", 401, None),
     (forbidden(), "auth", 403, None),
     (not_found(), "not_found", 404, None),
@@ -162,10 +171,12 @@ async def test_both_down_the_mock_answers(
     status: int | None,
     mode: str,
 ) -> None:
-    """With the primary out of quota and an Ollama fault, the mock answers, degraded."""
+    """Quota then an Ollama fault: the mock answers; circuits and checkpoint recorded."""
     openai_emu.script(quota())
     ollama_emu.script(fault)
-    state = await run(make_graph(timeout=0.5), mode, USER)
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": f"both-{mode}"}}
+    state = await run(make_graph(timeout=0.5, checkpointer=saver), mode, USER, config)
     assert [(a["provider"], a["error"], a["status_code"]) for a in state["attempts"]] == [
         ("openai", "insufficient_quota", 429),
         ("ollama", kind, status),
@@ -173,6 +184,34 @@ async def test_both_down_the_mock_answers(
     ]
     assert state["served_by"] == "mock" and state["degraded"] is True
     assert state["messages"][-1].content.startswith("[FALLBACK]")
+    ollama = PROCESS_STORE.get(circuit_key("ollama", ollama_emu.base_url, "qwen2.5:0.5b", None))
+    assert ollama == {"failures": 1, "open_until": None, "reason": kind}
+    primary = PROCESS_STORE.get(circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY))
+    assert primary is not None and primary["reason"] == "insufficient_quota"
+    saved = saver.get_tuple(config)
+    assert saved is not None
+    values = saved.checkpoint["channel_values"]
+    assert values["attempts"] == state["attempts"]
+    assert values["sticky"]["skip"] == {
+        "openai": {"until": primary["open_until"], "reason": "insufficient_quota"}
+    }
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_empty_answer_fails_over(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, mode: str
+) -> None:
+    """A 200 with no text and no tool calls is useless: server_error, failed over."""
+    openai_emu.script(empty())
+    state = await run(make_graph(), mode, USER)
+    assert [(a["provider"], a["error"]) for a in state["attempts"]] == [
+        ("openai", "server_error"),
+        ("ollama", None),
+    ]
+    assert state["attempts"][0]["detail"] in (
+        "empty answer: no text and no tool calls",  # invoke: a 200 with empty content
+        "ValueError: No generations found in stream.",  # streamed: no chunk at all
+    )
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -44,6 +44,12 @@ def _failure(kind: Any, detail: str) -> Failure:
     return {"kind": kind, "status_code": None, "retry_after": None, "detail": detail}
 
 
+def _empty(answer: BaseMessage | None) -> bool:
+    if answer is None:
+        return False
+    return not answer.text.strip() and not getattr(answer, "tool_calls", None)
+
+
 class Call:
     """One attempt; see `call.provider_node` for the order its methods are used in."""
 
@@ -98,6 +104,9 @@ class Call:
 
     def finish(self) -> tuple[Attempt, Circuit | None, bool]:
         """The attempt's record, the circuit's next record, and whether that changed."""
+        if self.failure is None and self.requested and _empty(self.answer):
+            # Some servers answer 200 with nothing in it; a user can't use that either.
+            self.failure = _failure("server_error", "empty answer: no text and no tool calls")
         failure = self.failure
         attempt: Attempt = {
             "provider": self.link.spec.provider,
