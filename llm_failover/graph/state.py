@@ -30,6 +30,8 @@ class Attempt(TypedDict):
     """Seconds the provider asked us to wait (a 429's Retry-After), if it said."""
     waited_ms: float
     """Time waited before this call (a Retry-After being waited out)."""
+    tools_dropped: bool
+    """The provider refused tools ("does not support tools"), so it was asked without."""
     open_until: float | None
     """Epoch seconds the provider's circuit is open until, if this left it open."""
     turn: str

@@ -14,15 +14,18 @@ import time
 from types import TracebackType
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from llm_failover.clock import Clock
 from llm_failover.errors import Failure, classify, fails_over
+from llm_failover.graph.context import Context
 from llm_failover.graph.policy import Policy
 from llm_failover.graph.routing import should_retry, spent
 from llm_failover.graph.settings import ProviderSpec
 from llm_failover.graph.state import Attempt, Skip, State, Sticky
 from llm_failover.health.circuit import Admission, Circuit, after_failure
+from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,9 +56,15 @@ def _empty(answer: BaseMessage | None) -> bool:
 class Call:
     """One attempt; see `call.provider_node` for the order its methods are used in."""
 
-    def __init__(self, link: Link, state: State) -> None:
+    def __init__(
+        self, link: Link, state: State, model: BaseChatModel | None, context: Context
+    ) -> None:
         self.link = link
         self.state = state
+        self.model = model
+        self.context = context
+        self.call: ModelCall | None = bind_options(model, context) if model else None
+        self.tools_dropped = False
         self.messages: list[BaseMessage] = list(state["messages"])
         self.turn = str(self.messages[-1].id) if self.messages else ""
         self.earlier = [a for a in state.get("attempts", []) if a["turn"] == self.turn]
@@ -86,7 +95,8 @@ class Call:
         return self.requested
 
     def __enter__(self) -> Call:
-        self._started = time.perf_counter()
+        if not self.tools_dropped:  # the call without tools belongs to the same attempt
+            self._started = time.perf_counter()
         return self
 
     def __exit__(
@@ -96,11 +106,38 @@ class Call:
         tb: TracebackType | None,
     ) -> bool:
         self.latency = time.perf_counter() - self._started
+        self.call = None  # done, unless the tools are dropped for a second call below
         if exc is None:
             return False
         self.failure = classify(exc)
+        if self._drop_tools():
+            return True
         # Unknown errors and bad requests propagate: failing over would hide a bug.
         return self.failure is not None and fails_over(self.failure["kind"])
+
+    def _drop_tools(self) -> bool:
+        """A model without tool support: call it again once, without the tools."""
+        failure = self.failure
+        if (
+            failure is None
+            or failure["kind"] != "bad_request"
+            or NO_TOOL_SUPPORT not in failure["detail"]
+            or not self.context.tools
+            or self.tools_dropped
+            or self.model is None
+        ):
+            return False
+        self.tools_dropped, self.failure = True, None
+        self.call = bind_options(self.model, self.context, tools=False)
+        return True
+
+    def failover_event(self) -> dict[str, Any] | None:
+        """The stream event announcing that this node takes over from a failed one."""
+        last = self.earlier[-1] if self.earlier else None
+        if last is None or last["ok"] or last["node"] == self.link.spec.node:
+            return None  # the turn's first attempt, or a retry of the same provider
+        return {"type": "failover", "from": last["provider"], "to": self.link.spec.provider,
+                "reason": last["error"]}  # fmt: skip
 
     def finish(self) -> tuple[Attempt, Circuit | None, bool]:
         """The attempt's record, the circuit's next record, and whether that changed."""
@@ -119,6 +156,7 @@ class Call:
             "detail": failure["detail"] if failure else None,
             "retry_after": failure["retry_after"] if failure else None,
             "waited_ms": round(self.wait * 1000, 3),
+            "tools_dropped": self.tools_dropped,
             "open_until": self.record["open_until"] if self.record else None,
             "turn": self.turn,
         }

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
 from langchain_core.language_models import BaseChatModel
 from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebuilt does
+from langgraph.runtime import Runtime
 
 from llm_failover.errors import AllProvidersFailed
+from llm_failover.graph.context import Context, context_of
 from llm_failover.graph.state import State
 from llm_failover.health.circuit import ttl
 from llm_failover.health.store import CircuitStore
@@ -24,25 +27,33 @@ def provider_node(link: Link, model: BaseChatModel, store: CircuitStore) -> Runn
     """A graph node that asks `model` to answer the conversation in state."""
     key, policy = link.key, link.policy
 
-    def call(state: State) -> dict[str, Any]:
-        attempt = Call(link, state)
+    def call(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
+        attempt = Call(link, state, model, context_of(runtime.context))
+        if event := attempt.failover_event():
+            runtime.stream_writer(event)  # stream_mode="custom"
+            dispatch_custom_event("failover", event)  # astream_events: on_custom_event
         if attempt.admit(*store.admit(key, attempt.now, link.claim_for)):
             if attempt.wait:
                 link.clock.sleep(attempt.wait)
-            with attempt:
-                attempt.answer = model.invoke(attempt.messages)
+            while attempt.call is not None:  # twice only when a model refuses tools
+                with attempt:
+                    attempt.answer = attempt.call.invoke(attempt.messages)
         record, new, changed = attempt.finish()
         if changed:
             store.save(key, new, ttl(new, policy, attempt.now) if new else 0)
         return attempt.update(record)
 
-    async def acall(state: State) -> dict[str, Any]:
-        attempt = Call(link, state)
+    async def acall(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
+        attempt = Call(link, state, model, context_of(runtime.context))
+        if event := attempt.failover_event():
+            runtime.stream_writer(event)
+            await adispatch_custom_event("failover", event)
         if attempt.admit(*await store.aadmit(key, attempt.now, link.claim_for)):
             if attempt.wait:
                 await link.clock.asleep(attempt.wait)
-            with attempt:
-                attempt.answer = await model.ainvoke(attempt.messages)
+            while attempt.call is not None:  # twice only when a model refuses tools
+                with attempt:
+                    attempt.answer = await attempt.call.ainvoke(attempt.messages)
         record, new, changed = attempt.finish()
         if changed:
             await store.asave(key, new, ttl(new, policy, attempt.now) if new else 0)
@@ -54,15 +65,25 @@ def provider_node(link: Link, model: BaseChatModel, store: CircuitStore) -> Runn
 def unconfigured_node(link: Link, detail: str) -> RunnableCallable:
     """A node for a provider that cannot be called (no API key): records `not_configured`."""
 
-    def call(state: State) -> dict[str, Any]:
-        attempt = Call(link, state)
+    def record(state: State) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        attempt = Call(link, state, None, Context())
         attempt.failure = {"kind": "not_configured", "status_code": None,
                            "retry_after": None, "detail": detail}  # fmt: skip
-        record, _, _ = attempt.finish()
-        return attempt.update(record)
+        return attempt.update(attempt.finish()[0]), attempt.failover_event()
 
-    async def acall(state: State) -> dict[str, Any]:
-        return call(state)
+    def call(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
+        update, event = record(state)
+        if event:
+            runtime.stream_writer(event)
+            dispatch_custom_event("failover", event)
+        return update
+
+    async def acall(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
+        update, event = record(state)
+        if event:
+            runtime.stream_writer(event)
+            await adispatch_custom_event("failover", event)
+        return update
 
     return RunnableCallable(call, acall, name=link.spec.node, trace=False)
 

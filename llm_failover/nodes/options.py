@@ -1,0 +1,45 @@
+"""Per-call options, translated to each provider's client.
+
+The run's `Context` (tools, tool choice, temperature, stop) means the same thing to every
+provider but is spelled differently by each client: Ollama has no `tool_choice` and takes
+its temperature inside `options`. This is the one place that knows those spellings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
+from langchain_ollama import ChatOllama
+
+from llm_failover.graph.context import Context
+
+ModelCall = Runnable[LanguageModelInput, BaseMessage]
+
+# Ollama's 400 for a model without tool support; small local models often lack it.
+NO_TOOL_SUPPORT = "does not support tools"
+
+
+def bind_options(model: BaseChatModel, context: Context, *, tools: bool = True) -> ModelCall:
+    """`model` with this run's options bound, in the spelling its client understands."""
+    call: ModelCall = model
+    if tools and context.tools:
+        if isinstance(model, ChatOllama):
+            call = model.bind_tools(context.tools)  # Ollama's API has no tool_choice
+        else:
+            # Clients take OpenAI's dict form too, though BaseChatModel types only str.
+            choice: Any = context.tool_choice
+            call = model.bind_tools(context.tools, tool_choice=choice)
+    extra: dict[str, Any] = {}
+    if context.stop:
+        extra["stop"] = context.stop
+    if context.temperature is not None:
+        if isinstance(model, ChatOllama):
+            # `options` replaces the client's own, so carry over the context window.
+            base = {"num_ctx": model.num_ctx} if model.num_ctx else {}
+            extra["options"] = {**base, "temperature": context.temperature}
+        else:
+            extra["temperature"] = context.temperature
+    return call.bind(**extra) if extra else call
