@@ -5,8 +5,20 @@ provider and fails over to Ollama, then to a deterministic mock, recording every
 in the checkpointed state.
 """
 
+from llm_failover.chat_model import FailoverChatModel
 from llm_failover.errors import AllProvidersFailed, ConfigError, classify
+from llm_failover.factory import create_chat_model
 from llm_failover.graph.builder import build_graph
+from llm_failover.graph.context import Context
 from llm_failover.nodes.mock import MockChatModel
 
-__all__ = ["AllProvidersFailed", "ConfigError", "MockChatModel", "build_graph", "classify"]
+__all__ = [
+    "AllProvidersFailed",
+    "ConfigError",
+    "Context",
+    "FailoverChatModel",
+    "MockChatModel",
+    "build_graph",
+    "classify",
+    "create_chat_model",
+]

@@ -12,14 +12,13 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.sqlite import SqliteSaver
 
+from llm_failover.checkpoint import sqlite_checkpointer
 from llm_failover.errors import AllProvidersFailed, ConfigError
 from llm_failover.graph.builder import FailoverGraph, build_graph
 from llm_failover.health.store import MemoryStore
@@ -37,13 +36,6 @@ DEMO_SCRIPT: tuple[tuple[str, str], ...] = (
     ("openai healthy again, 5 minutes later", "Thanks, see you tomorrow!"),
 )
 LATER = 301.0  # seconds the demo jumps ahead: past the default quota cooldown (300 s)
-
-
-@contextmanager
-def sqlite_checkpointer(path: str | Path) -> Iterator[SqliteSaver]:
-    """The embedded default checkpointer: a SQLite file, created if missing."""
-    with SqliteSaver.from_conn_string(str(path)) as saver:
-        yield saver
 
 
 def run_demo(out: TextIO, db: Path) -> int:

@@ -7,9 +7,9 @@ starts a fresh list when that id changes.
 
 from __future__ import annotations
 
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, BaseMessage, convert_to_messages
 from langgraph.graph.message import add_messages
 
 
@@ -65,10 +65,29 @@ def merge_attempts(current: list[Attempt] | None, new: list[Attempt]) -> list[At
     return [*current, *new]
 
 
+def merge_messages(current: list[AnyMessage], new: Any) -> list[AnyMessage]:
+    """`add_messages`, except that a caller re-sending the whole history adds only what is new.
+
+    Apps without a checkpointer of their own send every earlier message again on each
+    call, rebuilt without ids. When the incoming list starts with the thread's
+    conversation (same roles, same text, in order), only the messages after it are added.
+    """
+    incoming: list[Any] = convert_to_messages(new if isinstance(new, list) else [new])
+    if current and len(incoming) >= len(current) and all(
+        _same(old, sent) for old, sent in zip(current, incoming, strict=False)
+    ):
+        incoming = incoming[len(current) :]
+    return cast(list[AnyMessage], add_messages(list[Any](current), incoming))
+
+
+def _same(old: BaseMessage, sent: BaseMessage) -> bool:
+    return old.type == sent.type and old.text.strip() == sent.text.strip()
+
+
 class InputState(TypedDict):
     """What a caller sends: the new message(s), or the whole history."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[list[AnyMessage], merge_messages]
 
 
 class State(InputState, total=False):

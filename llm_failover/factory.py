@@ -1,0 +1,70 @@
+"""`create_chat_model`: what an app's model factory becomes.
+
+Apps call their factory on every request (`ModelFactory.create_chat_model(...)` in a Flask
+route), so the compiled graph, and the SDK clients inside it, are built once per
+configuration and shared; a call only wraps the shared graph in a light model object.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from llm_failover.chat_model import FailoverChatModel
+from llm_failover.checkpoint import open_sqlite
+from llm_failover.graph.builder import FailoverGraph, build_graph
+from llm_failover.graph.settings import ENV_NAMES
+
+DEFAULT_SQLITE = "llm-failover.sqlite"
+
+_lock = threading.Lock()
+_graphs: dict[tuple[Any, ...], FailoverGraph] = {}
+_savers: dict[str, BaseCheckpointSaver[Any]] = {}
+
+
+def create_chat_model(
+    temperature: float = 0.7,
+    tools: Sequence[Any] | None = None,
+    *,
+    thread_id: str | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    **overrides: Any,
+) -> FailoverChatModel:
+    """A chat model that fails over like the graph (settings from the environment).
+
+    Stateless unless `thread_id` is given; then the conversation is checkpointed in
+    `checkpointer`, by default the SQLite file `LLM_FAILOVER_CHECKPOINT_URL` names
+    (`./llm-failover.sqlite` when unset). `overrides` are `build_graph`'s keywords.
+    """
+    saver = None
+    if thread_id is not None:
+        saver = checkpointer or _default_saver()
+    model = FailoverChatModel(
+        graph=_graph(saver, overrides), temperature=temperature, thread_id=thread_id
+    )
+    if tools:
+        model = model.model_copy(update={"tools": [convert_to_openai_tool(t) for t in tools]})
+    return model
+
+
+def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) -> FailoverGraph:
+    """The shared graph for this environment, these overrides and this checkpointer."""
+    env = tuple(os.environ.get(name) for name in ENV_NAMES.values())
+    key = (env, repr(sorted(overrides.items())), id(saver))
+    with _lock:
+        if key not in _graphs:
+            _graphs[key] = build_graph(checkpointer=saver, **overrides)
+        return _graphs[key]
+
+
+def _default_saver() -> BaseCheckpointSaver[Any]:
+    path = os.environ.get("LLM_FAILOVER_CHECKPOINT_URL") or DEFAULT_SQLITE
+    with _lock:
+        if path not in _savers:
+            _savers[path] = open_sqlite(path)
+        return _savers[path]
