@@ -56,7 +56,9 @@ _EMPTY_STREAM = frozenset(
         "No generations found in stream.",
     }
 )
-_SECRET = re.compile(r"\b(sk|gsk|xai|key)-[A-Za-z0-9_\-*]{6,}")
+# OpenAI (sk-, sk-proj-), Groq (gsk_), xAI (xai-) and generic key- shapes; the node also
+# masks the configured key itself, whatever its shape.
+_SECRET = re.compile(r"\b(sk|gsk|xai|key)[-_][A-Za-z0-9_\-*]{6,}")
 _DETAIL_LIMIT = 300
 
 

@@ -14,11 +14,19 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover import build_graph
 from llm_failover.graph.builder import FailoverGraph
+from llm_failover.graph.settings import ENV_NAMES
 from llm_failover.health.store import PROCESS_STORE
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator
 
 # Recognisable, so a leak of it anywhere can be searched for.
 FAKE_KEY = "sk-test-CANARY-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own settings (and CI's) must not leak into any test."""
+    for name in [*ENV_NAMES.values(), "LLM_FAILOVER_CHECKPOINT_URL"]:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -74,21 +82,8 @@ MakeGraph = Callable[..., FailoverGraph]
 
 
 @pytest.fixture
-def make_graph(
-    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, monkeypatch: pytest.MonkeyPatch
-) -> MakeGraph:
+def make_graph(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator) -> MakeGraph:
     """Build the real graph against the emulators; keyword arguments override settings."""
-    for name in (
-        "LLM_PROVIDER",
-        "LLM_MODEL",
-        "LLM_FALLBACK_PROVIDER",
-        "LLM_FALLBACK_MODEL",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "OLLAMA_BASE_URL",
-        "LLM_FAILOVER_TIMEOUT",
-    ):
-        monkeypatch.delenv(name, raising=False)
 
     def make(**overrides: Any) -> FailoverGraph:
         settings: dict[str, Any] = {

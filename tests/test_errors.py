@@ -197,8 +197,8 @@ def test_retry_after_formats() -> None:
 
 def test_redact_masks_keys() -> None:
     """Anything shaped like an API key is masked before it can reach state or logs."""
-    text = f"Incorrect API key provided: {FAKE_KEY}. Also gsk-abcdefgh123."
-    assert redact(text) == "Incorrect API key provided: sk-***. Also gsk-***."
+    text = f"Incorrect API key provided: {FAKE_KEY}. Invalid API Key: gsk_4f9KabcdEFGH123."
+    assert redact(text) == "Incorrect API key provided: sk-***. Invalid API Key: gsk-***."
 
 
 def test_all_providers_failed_pickles() -> None:

@@ -7,13 +7,16 @@ Time is a FakeClock: every wait is recorded and returns at once, cooldowns pass 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from typing import Any
 
+import openai
 import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import ConfigError
+from llm_failover import AllProvidersFailed, ConfigError
 from llm_failover.graph.builder import FailoverGraph
 from llm_failover.health.circuit import circuit_key
 from llm_failover.health.store import MemoryStore
@@ -21,6 +24,8 @@ from llm_failover.testing import (
     FakeClock,
     OllamaEmulator,
     OpenAIEmulator,
+    bad_request,
+    busy,
     hang,
     ok,
     quota,
@@ -79,7 +84,7 @@ def test_quota_opens_the_circuit_then_one_probe_closes_it(
     assert route(turn(graph)) == [("openai", "insufficient_quota"), ("ollama", None)]
     assert clock.sleeps == []
     assert openai_circuit(store, openai_emu) == {
-        "failures": 1,
+        "failures": 0,  # quota does not count toward the outage threshold
         "open_until": T0 + 300,
         "reason": "insufficient_quota",
     }
@@ -266,7 +271,9 @@ def test_sticky_thread_survives_a_fresh_process_and_returns_when_healthy(
     assert state["sticky"] == {
         "node": "ollama", "provider": "ollama", "reason": "insufficient_quota",
         "until": T0 + 300,
-        "skip": {"openai": {"until": T0 + 300, "reason": "insufficient_quota"}},
+        "skip": {"openai": {"until": T0 + 300, "reason": "insufficient_quota",
+                            "key": circuit_key("openai", openai_emu.base_url, "gpt-4o-mini",
+                                               FAKE_KEY)}},
     }  # fmt: skip
     # "a fresh process": a new graph with an empty circuit store, the same checkpoints
     fresh = make_graph(checkpointer=saver, clock=clock.clock, circuit_store=MemoryStore())
@@ -301,3 +308,116 @@ def test_malformed_policy_settings_are_refused(
     monkeypatch.setenv(setting, value)
     with pytest.raises(ConfigError, match=needle):
         make_graph()
+
+
+def test_a_message_sent_again_is_a_new_turn(
+    graph_with: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    clock: FakeClock,
+) -> None:
+    """The same message object sent again after a failure is a fresh turn."""
+    graph = graph_with(checkpointer=InMemorySaver(), fallback_provider="ollama")
+    config: Any = {"configurable": {"thread_id": "again"}}
+    message = HumanMessage("hello")
+    openai_emu.script(rate_limited(retry_after=3), rate_limited(retry_after=3))
+    ollama_emu.script(busy())
+    with pytest.raises(AllProvidersFailed) as caught:
+        graph.invoke({"messages": [message]}, config)
+    assert len(caught.value.attempts) == 3
+    openai_emu.script(rate_limited(retry_after=1), ok())
+    clock.sleeps.clear()
+    clock.advance(10)  # past the circuit the second 429 opened
+    state = graph.invoke({"messages": [message]}, config)
+    assert route(state) == [("openai", "rate_limited"), ("openai", None)]
+    assert clock.sleeps == [1]
+
+
+def test_sticky_entry_is_ignored_for_another_upstream(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator
+) -> None:
+    """A thread stuck on Ollama for one API key's quota uses OpenAI again with a new key."""
+    saver, clock = InMemorySaver(), FakeClock(start=T0)
+    openai_emu.script(quota())
+    old = make_graph(checkpointer=saver, clock=clock.clock)
+    turn(old, "one", thread="keys")
+    assert route(turn(old, "two", thread="keys")) == [("ollama", None)]
+    new_key = make_graph(checkpointer=saver, clock=clock.clock,
+                         openai_api_key="sk-test-a-new-key-00000000")  # fmt: skip
+    assert route(turn(new_key, "three", thread="keys")) == [("openai", None)]
+
+
+def test_probe_that_must_wait_keeps_the_circuit_and_its_claim(
+    make_graph: MakeGraph,
+    graph_with: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    clock: FakeClock,
+    store: MemoryStore,
+) -> None:
+    """A probe told to wait keeps the circuit open and its claim while it waits."""
+    graph = graph_with()
+    openai_emu.script(quota())
+    turn(graph)
+    clock.advance(301)
+    openai_emu.script(rate_limited(retry_after=1), ok())
+    seen: list[Any] = []
+    real_sleep = clock.sleep
+
+    def sleep_and_look(seconds: float) -> None:
+        seen.append(openai_circuit(store, openai_emu))
+        seen.append(store.admit(circuit_key("openai", openai_emu.base_url, "gpt-4o-mini",
+                                            FAKE_KEY), clock.now(), 1)[0])  # fmt: skip
+        real_sleep(seconds)
+
+    looking = dataclasses.replace(clock.clock, sleep=sleep_and_look)
+    graph = make_graph(clock=looking, circuit_store=store)
+    state = turn(graph)
+    assert route(state) == [("openai", "rate_limited"), ("openai", None)]
+    assert [a["probe"] for a in state["attempts"]] == [True, True]
+    assert seen[0]["open_until"] == T0 + 300  # still open during the wait
+    assert seen[1] == "skip"  # and nobody else may probe
+    assert openai_circuit(store, openai_emu) is None  # the probe's success closed it
+
+
+def test_probe_claim_is_released_when_the_probe_raises(
+    graph_with: MakeGraph, openai_emu: OpenAIEmulator, clock: FakeClock
+) -> None:
+    """A probe that ends in a raised 400 does not leave the provider unprobeable."""
+    graph = graph_with()
+    openai_emu.script(quota())
+    turn(graph)
+    clock.advance(301)
+    openai_emu.script(bad_request())
+    with pytest.raises(openai.BadRequestError):
+        turn(graph)
+    assert route(turn(graph)) == [("openai", None)]
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+async def test_turn_budget_cuts_a_hung_call(
+    graph_with: MakeGraph, openai_emu: OpenAIEmulator, mode: str
+) -> None:
+    """A hung primary is cut at the turn budget, not at the (longer) per-call timeout."""
+    openai_emu.script(hang(seconds=10))
+    graph = graph_with(timeout=5, turn_budget=0.4)
+    payload = {"messages": [HumanMessage("hi")]}
+    started = time.perf_counter()
+    state = graph.invoke(payload) if mode == "invoke" else await graph.ainvoke(payload)
+    elapsed = time.perf_counter() - started
+    assert route(state)[0] == ("openai", "timeout")
+    assert state["served_by"] == "mock"  # the budget was spent: Ollama not asked
+    assert elapsed < 2.5  # well under the 5 s timeout; the budget is not a benchmark
+
+
+def test_failure_counts_fade_with_their_ttl(
+    graph_with: MakeGraph, openai_emu: OpenAIEmulator, clock: FakeClock, store: MemoryStore
+) -> None:
+    """Three 500s far apart (past the counting window) do not open the circuit."""
+    graph = graph_with()
+    openai_emu.always(server_error(500))
+    for _ in range(3):
+        turn(graph)
+        clock.advance(400)
+    assert store.get(circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY),
+                     clock.now()) is None  # fmt: skip
+    assert route(turn(graph))[0] == ("openai", "server_error")

@@ -21,7 +21,7 @@ import pytest
 import redis
 from langchain_core.messages import HumanMessage
 
-from llm_failover.health.circuit import circuit_key
+from llm_failover.health.circuit import Circuit, circuit_key
 from llm_failover.health.redis_store import RedisStore
 from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, MakeGraph
@@ -93,7 +93,7 @@ def test_one_worker_learns_and_the_other_honours(
     stored = RedisStore(isolated_url).get(
         circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
     )
-    assert stored == {"failures": 1, "open_until": T0 + 300, "reason": "insufficient_quota"}
+    assert stored == {"failures": 0, "open_until": T0 + 300, "reason": "insufficient_quota"}
     raw_keys = [k.decode() for k in redis.Redis.from_url(isolated_url).keys("*")]
     assert raw_keys and all(FAKE_KEY not in k for k in raw_keys)
 
@@ -125,8 +125,9 @@ def test_records_expire_on_their_own(isolated_url: str) -> None:
     """A saved record carries a TTL, so Redis never fills with dead circuits."""
     store = RedisStore(isolated_url)
     key = f"test-{uuid.uuid4()}"
-    store.save(key, {"failures": 1, "open_until": None, "reason": "timeout"}, ttl=30)
+    record: Circuit = {"failures": 1, "open_until": None, "reason": "timeout"}
+    assert store.update(key, T0, lambda _: (record, 30)) == record
     ttl_ms = redis.Redis.from_url(isolated_url).pttl(f"llm-failover:circuit:{key}")
     assert 0 < ttl_ms <= 30_000
-    store.save(key, None, ttl=0)
+    assert store.update(key, T0, lambda _: (None, 0)) is None
     assert store.get(key) is None

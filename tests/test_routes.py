@@ -125,7 +125,7 @@ async def test_primary_fault_fails_over_to_ollama(
     state = await run(graph, mode, USER, config)
     circuit = store.get(circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY))
     assert circuit == {
-        "failures": 1,
+        "failures": 0 if kind in ("insufficient_quota", "rate_limited") else 1,
         "open_until": T0 + open_for if open_for else None,
         "reason": kind,
     }
@@ -186,14 +186,15 @@ async def test_both_down_the_mock_answers(
     assert state["messages"][-1].content.startswith("[FALLBACK]")
     ollama = PROCESS_STORE.get(circuit_key("ollama", ollama_emu.base_url, "qwen2.5:0.5b", None))
     assert ollama == {"failures": 1, "open_until": None, "reason": kind}
-    primary = PROCESS_STORE.get(circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY))
+    key = circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
+    primary = PROCESS_STORE.get(key)
     assert primary is not None and primary["reason"] == "insufficient_quota"
     saved = saver.get_tuple(config)
     assert saved is not None
     values = saved.checkpoint["channel_values"]
     assert values["attempts"] == state["attempts"]
     assert values["sticky"]["skip"] == {
-        "openai": {"until": primary["open_until"], "reason": "insufficient_quota"}
+        "openai": {"until": primary["open_until"], "reason": "insufficient_quota", "key": key}
     }
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -40,17 +41,21 @@ def test_fake_key_is_nowhere(
     with sqlite3.connect(db, check_same_thread=False) as conn:
         graph = make_graph(checkpointer=SqliteSaver(conn), fallback_provider="ollama")
         config: Any = {"configurable": {"thread_id": "secrets"}}
-        openai_emu.script(ok(), unauthorized(), rate_limited(retry_after=60), bad_request())
+        openai_emu.script(ok(), unauthorized(), rate_limited(retry_after=60))
         ollama_emu.script(ok(), ok())
         for text in ("hello", "401", "429"):
             seen.append(repr(graph.invoke({"messages": [HumanMessage(text)]}, config)))
-        for fault, error in ((bad_request(), Exception), (quota(), AllProvidersFailed)):
+        for number, (fault, error) in enumerate(
+            ((bad_request(), openai.BadRequestError), (quota(), AllProvidersFailed))
+        ):
             PROCESS_STORE.clear()
             openai_emu.script(fault)
             ollama_emu.script(busy())
+            other: Any = {"configurable": {"thread_id": f"fault-{number}"}}
             with pytest.raises(error) as caught:
-                graph.invoke({"messages": [HumanMessage("boom")]}, config)
+                graph.invoke({"messages": [HumanMessage("boom")]}, other)
             seen += [str(caught.value), repr(caught.value), repr(caught.value.args)]
+            seen += [repr(s) for s in graph.get_state_history(other)]
         seen.append(repr(graph.get_state(config)))
         seen += [repr(s) for s in graph.get_state_history(config)]
     seen.append(db.read_bytes().decode("latin-1"))
@@ -58,6 +63,14 @@ def test_fake_key_is_nowhere(
     seen += [repr(r.__dict__) for r in caplog.records]
     seen += [repr(r) for r in openai_emu.requests]
     assert len(seen) > 10 and "401" in "".join(seen)
+    # every fault really reached the provider it was meant for
+    assert [r.behaviour.kind for r in openai_emu.requests] == [
+        "ok",
+        "unauthorized",
+        "rate_limited",
+        "bad_request",
+        "quota",
+    ]
     assert "Sending HTTP Request" in caplog.text  # the SDK debug logs were really scanned
     for text in seen:
         assert FAKE_KEY not in text

@@ -61,6 +61,15 @@ def test_keyword_overrides_environment() -> None:
     assert settings.timeout == 1.0
 
 
+@pytest.mark.parametrize(
+    ("primary", "chain"),
+    [("ollama", ["ollama", "mock"]), ("mock", ["mock"]), ("openai", ["openai", "ollama", "mock"])],
+)
+def test_default_chain_never_repeats_the_primary(primary: str, chain: list[str]) -> None:
+    """With LLM_FALLBACK_PROVIDER unset, the default chain follows whichever primary."""
+    assert [p for p, _, _ in chain_of({"LLM_PROVIDER": primary})] == chain
+
+
 def test_none_disables_fallback() -> None:
     """LLM_FALLBACK_PROVIDER=none leaves the primary alone."""
     assert chain_of({"LLM_FALLBACK_PROVIDER": "none"}) == [("openai", "gpt-4o-mini", "openai")]
@@ -102,6 +111,7 @@ def test_fallback_models_map_onto_the_chain(models: str, expected: list[str]) ->
         ({"LLM_FAILOVER_TIMEOUT": "-1"}, ["LLM_FAILOVER_TIMEOUT", "positive"]),
         ({"LLM_FALLBACK_MODEL": "a,b,c"}, ["LLM_FALLBACK_MODEL", "at most 2"]),
         ({"LLM_FALLBACK_PROVIDER": "mock,ollama"}, ["mock", "last"]),
+        ({"LLM_FALLBACK_MODEL": "llama3,gpt-4.1"}, ["'gpt-4.1' would go to the mock"]),
     ],
 )
 def test_bad_values_are_refused_with_clear_messages(

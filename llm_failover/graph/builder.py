@@ -27,10 +27,10 @@ from langgraph.graph.state import CompiledStateGraph
 
 from llm_failover.clock import SYSTEM_CLOCK, Clock
 from llm_failover.graph.routing import after_attempt, first_node
-from llm_failover.graph.settings import ProviderSpec, Settings, load_settings
+from llm_failover.graph.settings import Settings, load_settings
 from llm_failover.graph.state import InputState, State
 from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import CircuitStore, NullStore, make_store
+from llm_failover.health.store import CircuitStore, make_store
 from llm_failover.nodes import Link, give_up_node, node_for
 
 GIVE_UP = "all_failed"
@@ -55,32 +55,24 @@ def build_graph(
     `LLM_FAILOVER_REDIS_URL` is set).
     """
     settings = load_settings(os.environ, **overrides)
-    chain = settings.chain
-    nodes = tuple(spec.node for spec in chain)
-    unknown = sorted(set(models or {}) - set(nodes))
+    keys = _circuit_keys(settings)
+    unknown = sorted(set(models or {}) - set(keys))
     if unknown:
-        raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {nodes}")
+        raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {list(keys)}")
     store = circuit_store or make_store(settings.redis_url)
     builder = StateGraph(State, input_schema=InputState, output_schema=State)
-    for index, spec in enumerate(chain):
-        link = _link(spec, settings, nodes, clock)
-        node_store = store if link.key else NullStore()
-        builder.add_node(
-            spec.node, node_for(link, settings, node_store, (models or {}).get(spec.node))
-        )
-        if spec.provider == "mock":
-            builder.add_edge(spec.node, END)  # the mock cannot fail
-            continue
-        target = nodes[index + 1] if index + 1 < len(nodes) else GIVE_UP
-        router = functools.partial(after_attempt, on_failure=target, policy=settings.policy)
-        builder.add_conditional_edges(spec.node, router, [spec.node, target, END])
-    if chain[-1].provider != "mock":
+    for index, spec in enumerate(settings.chain):
+        link = Link(spec=spec, chain=tuple(keys), keys=keys, policy=settings.policy,
+                    clock=clock, timeout=settings.timeout, secrets=_secrets(settings))  # fmt: skip
+        builder.add_node(spec.node, node_for(link, settings, store, (models or {}).get(spec.node)))
+        _route_after(builder, settings, index)
+    if settings.chain[-1].provider != "mock":
         builder.add_node(GIVE_UP, give_up_node())
 
     def entry(state: State) -> str:
-        return first_node(state, chain=nodes, now=clock.now())
+        return first_node(state, keys=keys, now=clock.now())
 
-    builder.add_conditional_edges(START, entry, list(nodes))
+    builder.add_conditional_edges(START, entry, list(keys))
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     if checkpointer is None:
         return graph
@@ -89,13 +81,32 @@ def build_graph(
     return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
 
 
-def _link(spec: ProviderSpec, settings: Settings, chain: tuple[str, ...], clock: Clock) -> Link:
-    """The node's fixed context; the circuit key names the upstream, never the API key."""
-    key = ""
-    if spec.provider == "openai":
-        secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        key = circuit_key("openai", settings.openai_base_url, spec.model, secret)
-    elif spec.provider == "ollama":
-        key = circuit_key("ollama", settings.ollama_base_url, spec.model, None)
-    return Link(spec=spec, chain=chain, policy=settings.policy, clock=clock, key=key,
-                claim_for=settings.timeout)  # fmt: skip
+def _route_after(builder: StateGraph[Any, Any, Any, Any], settings: Settings, index: int) -> None:
+    """The edge after a provider: end, retry itself once, or the next provider."""
+    chain = settings.chain
+    node = chain[index].node
+    if chain[index].provider == "mock":
+        builder.add_edge(node, END)  # the mock cannot fail
+        return
+    target = chain[index + 1].node if index + 1 < len(chain) else GIVE_UP
+    router = functools.partial(after_attempt, on_failure=target, policy=settings.policy)
+    builder.add_conditional_edges(node, router, [node, target, END])
+
+
+def _circuit_keys(settings: Settings) -> dict[str, str]:
+    """Each node's circuit key, in chain order; the mock has none."""
+    keys: dict[str, str] = {}
+    for spec in settings.chain:
+        if spec.provider == "openai":
+            secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+            keys[spec.node] = circuit_key("openai", settings.openai_base_url, spec.model, secret)
+        elif spec.provider == "ollama":
+            keys[spec.node] = circuit_key("ollama", settings.ollama_base_url, spec.model, None)
+        else:
+            keys[spec.node] = ""
+    return keys
+
+
+def _secrets(settings: Settings) -> tuple[str, ...]:
+    key = settings.openai_api_key
+    return (key.get_secret_value(),) if key else ()

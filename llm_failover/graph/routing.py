@@ -8,7 +8,7 @@ disagree about whether a rate-limited provider gets its one retry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from langgraph.graph import END
 
@@ -44,11 +44,12 @@ def after_attempt(state: State, *, on_failure: str, policy: Policy) -> str:
     return on_failure
 
 
-def first_node(state: State, *, chain: Sequence[str], now: float) -> str:
-    """The first node of the chain this thread does not skip (sticky failover)."""
+def first_node(state: State, *, keys: Mapping[str, str], now: float) -> str:
+    """The first node of the chain (`keys`, in order) this thread does not skip."""
     sticky = state.get("sticky")
     skip = sticky["skip"] if sticky else {}
-    for node in chain:
-        if node not in skip or skip[node]["until"] <= now:
+    for node, key in keys.items():
+        entry = skip.get(node)
+        if entry is None or entry["until"] <= now or entry.get("key") != key:
             return node
-    return chain[-1]
+    return list(keys)[-1]

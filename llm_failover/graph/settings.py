@@ -81,7 +81,7 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
         raise TypeError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(ENV_NAMES)}")
     raw = {key: _pick(key, env, overrides) for key in ENV_NAMES}
     primary = _provider(raw["provider"] or "openai", "LLM_PROVIDER")
-    fallbacks = _fallback_providers(raw["fallback_provider"])
+    fallbacks = _fallback_providers(raw["fallback_provider"], primary)
     models = [raw["model"] or DEFAULT_MODELS[primary], *_fallback_models(fallbacks, raw)]
     key = raw["openai_api_key"]
     return Settings(
@@ -115,9 +115,10 @@ def _provider(value: str, setting: str) -> Provider:
     return cast(Provider, name)
 
 
-def _fallback_providers(value: str | None) -> list[Provider]:
+def _fallback_providers(value: str | None, primary: Provider) -> list[Provider]:
     if value is None:
-        return ["ollama", "mock"]
+        # The default chain after whichever primary: never the primary a second time.
+        return [p for p in ("ollama", "mock") if p != primary and primary != "mock"]
     if value.strip().lower() == "none":
         return []
     names = [part.strip() for part in value.split(",")]
@@ -141,6 +142,11 @@ def _fallback_models(fallbacks: Sequence[Provider], raw: Mapping[str, Any]) -> l
         )
     models = [DEFAULT_MODELS[p] for p in fallbacks]
     for slot, value in zip(slots, values, strict=True):
+        if fallbacks[slot] == "mock" and value not in ("", "mock"):
+            raise ConfigError(
+                f"LLM_FALLBACK_MODEL: {value!r} would go to the mock in the chain "
+                f"{list(fallbacks)}, and the mock takes no model; leave its place empty"
+            )
         if value and fallbacks[slot] != "mock":
             models[slot] = value
     return models

@@ -1,8 +1,9 @@
 """The graph's state: plain data only, so every checkpointer stores it losslessly.
 
 A turn's attempts are kept apart from the previous turn's without an extra "start turn"
-step: each attempt records the id of the message it answers (`turn`), and the reducer
-starts a fresh list when that id changes.
+step: each attempt records the graph step that made it, and one run's provider nodes run
+on consecutive steps (a resumed run continues them), while a new run's input and entry
+steps come in between. A message sent again, same id and all, is still a new turn.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ class Attempt(TypedDict):
     """Time waited before this call (a Retry-After being waited out)."""
     tools_dropped: bool
     """The provider refused tools ("does not support tools"), so it was asked without."""
+    probe: bool
+    """This call was the half-open probe of the provider's circuit."""
     open_until: float | None
     """Epoch seconds the provider's circuit is open until, if this left it open."""
     turn: str
-    """Id of the last message sent: the attempts of one turn share it."""
+    """Id of the message being answered."""
+    step: int
+    """The graph step that made it: one run's attempts are on consecutive steps."""
 
 
 class Skip(TypedDict):
@@ -43,6 +48,8 @@ class Skip(TypedDict):
 
     until: float
     reason: str
+    key: str
+    """The circuit key it was learned for; another upstream on that node is not skipped."""
 
 
 class Sticky(TypedDict):
@@ -59,8 +66,8 @@ class Sticky(TypedDict):
 
 
 def merge_attempts(current: list[Attempt] | None, new: list[Attempt]) -> list[Attempt]:
-    """Append this turn's attempts; a new turn replaces the previous turn's list."""
-    if not current or not new or current[-1]["turn"] != new[0]["turn"]:
+    """Append this run's attempts; a new run (not on the next step) starts a new list."""
+    if not current or not new or new[0]["step"] != current[-1]["step"] + 1:
         return list(new)
     return [*current, *new]
 
@@ -73,8 +80,10 @@ def merge_messages(current: list[AnyMessage], new: Any) -> list[AnyMessage]:
     conversation (same roles, same text, in order), only the messages after it are added.
     """
     incoming: list[Any] = convert_to_messages(new if isinstance(new, list) else [new])
-    if current and len(incoming) >= len(current) and all(
-        _same(old, sent) for old, sent in zip(current, incoming, strict=False)
+    if (
+        current
+        and len(incoming) >= len(current)
+        and all(_same(old, sent) for old, sent in zip(current, incoming, strict=False))
     ):
         incoming = incoming[len(current) :]
     return cast(list[AnyMessage], add_messages(list[Any](current), incoming))

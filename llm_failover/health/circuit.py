@@ -1,11 +1,16 @@
 """The circuit breaker's rules, as pure functions over a plain-dict record.
 
 A record exists only while a provider is unhealthy: `None` means closed. Stores (in
-process or Redis) hold records and make the probe claim atomic; these functions decide.
+process or Redis) apply these transitions atomically to the record they hold, so two
+requests finishing at once cannot undo each other; these functions decide.
 
     closed --(quota | long 429 | threshold failures)--> open
     open   --(cooldown over: one probe claimed)-------> probing
     probing --success--> closed      probing --failure--> open again
+
+Two rules keep concurrent outcomes honest: an update never shortens an opening that is
+still running (a slow timeout must not cut a fresh 300-second quota opening to 30), and
+only the probe, or a request finishing while the circuit is not open, closes it.
 """
 
 from __future__ import annotations
@@ -19,14 +24,14 @@ from llm_failover.graph.policy import Policy
 Admission = Literal["call", "probe", "skip"]
 
 # Kinds that count toward the consecutive-failure threshold.
-_COUNTED = frozenset({"server_error", "timeout", "connection", "auth", "not_found"})
+COUNTED = frozenset({"server_error", "timeout", "connection", "auth", "not_found"})
 
 
 class Circuit(TypedDict):
     """A provider's health while it is failing."""
 
     failures: int
-    """Consecutive failures seen."""
+    """Consecutive counted failures (see `COUNTED`)."""
     open_until: float | None
     """Epoch seconds until which no request is made; `None` while below the threshold."""
     reason: str
@@ -47,30 +52,35 @@ def admission(record: Circuit | None, now: float) -> Admission:
 
 
 def after_failure(
-    record: Circuit | None, failure: Failure, policy: Policy, now: float, *, retrying: bool
+    record: Circuit | None, failure: Failure, policy: Policy, now: float, *, probing: bool
 ) -> Circuit | None:
-    """The record after a failed call (`retrying`: the graph will wait and call again)."""
+    """The record after a failed call (a rate-limited call about to be retried has none)."""
     kind = failure["kind"]
-    failures = (record["failures"] if record else 0) + 1
-    probing = record is not None and record["open_until"] is not None
+    failures = (record["failures"] if record else 0) + (1 if kind in COUNTED else 0)
     cooldown: float | None = None
     if kind == "insufficient_quota":
         cooldown = policy.quota_cooldown or None
-    elif kind == "rate_limited" and not retrying:
+    elif kind == "rate_limited":
         cooldown = failure["retry_after"] or policy.rate_limit_cooldown
-    elif kind in _COUNTED and (probing or failures >= policy.failure_threshold):
+    elif kind in COUNTED and (probing or failures >= policy.failure_threshold):
         cooldown = policy.failure_cooldown
-    if cooldown is None and not (kind in _COUNTED or retrying):
-        return record  # a failure that says nothing about health (e.g. quota cooldown 0)
-    return {
-        "failures": failures,
-        "open_until": now + cooldown if cooldown else None,
-        "reason": kind,
-    }
+    until = now + cooldown if cooldown else None
+    if record and record["open_until"] and record["open_until"] > now:
+        until = max(until or 0.0, record["open_until"])  # never shorten a running opening
+    if until is None and failures == 0:
+        return record  # says nothing about health (e.g. quota with the circuit off)
+    return {"failures": failures, "open_until": until, "reason": kind}
+
+
+def after_success(record: Circuit | None, now: float, *, probing: bool) -> Circuit | None:
+    """The record after an answer: closed, unless it opened while this call was running."""
+    if record is None or probing or not record["open_until"] or record["open_until"] <= now:
+        return None
+    return record
 
 
 def ttl(record: Circuit, policy: Policy, now: float) -> float:
-    """How long a store should keep the record: past its cooldown, or a counting window."""
+    """How long a store keeps the record: past its cooldown, or a counting window."""
     window = max(policy.failure_cooldown, policy.quota_cooldown, policy.rate_limit_cooldown)
     until = record["open_until"]
     return max((until - now) if until else 0.0, 0.0) + window

@@ -1,16 +1,22 @@
 """Where circuit records live: in this process by default, or in Redis for many workers.
 
-A store keeps records (see `circuit.py`) and makes the half-open probe claim atomic, so
-that after a cooldown exactly one request goes through. The in-process store is shared by
-every graph built in the process, which is what makes failover knowledge process-wide.
+A store holds records (see `circuit.py`), applies a transition to the record it holds
+atomically (so concurrent outcomes don't overwrite each other), expires records after
+their TTL, and makes the half-open probe claim atomic, so that after a cooldown exactly
+one request goes through. The in-process store is shared by every graph built in the
+process, which is what makes failover knowledge process-wide.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from llm_failover.health.circuit import Admission, Circuit, admission
+
+# current record -> (new record, seconds to keep it)
+Transition = Callable[[Circuit | None], tuple[Circuit | None, float]]
 
 
 class CircuitStore(Protocol):
@@ -20,8 +26,12 @@ class CircuitStore(Protocol):
         """Whether to call now, claiming the single probe when the cooldown is over."""
         ...
 
-    def save(self, key: str, record: Circuit | None, ttl: float) -> None:
-        """Store the new record (None: healthy again) and release any probe claim."""
+    def update(self, key: str, now: float, transition: Transition) -> Circuit | None:
+        """Apply `transition` to the current record atomically; release the probe claim."""
+        ...
+
+    def release(self, key: str) -> None:
+        """Give up a probe claim without news about the provider's health."""
         ...
 
     async def aadmit(
@@ -30,8 +40,12 @@ class CircuitStore(Protocol):
         """`admit` for async callers."""
         ...
 
-    async def asave(self, key: str, record: Circuit | None, ttl: float) -> None:
-        """`save` for async callers."""
+    async def aupdate(self, key: str, now: float, transition: Transition) -> Circuit | None:
+        """`update` for async callers."""
+        ...
+
+    async def arelease(self, key: str) -> None:
+        """`release` for async callers."""
         ...
 
 
@@ -40,13 +54,20 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[str, Circuit] = {}
+        self._records: dict[str, tuple[Circuit, float]] = {}  # key -> (record, expires)
         self._probes: dict[str, float] = {}
+
+    def _current(self, key: str, now: float) -> Circuit | None:
+        held = self._records.get(key)
+        if held is not None and held[1] <= now:
+            del self._records[key]
+            return None
+        return held[0] if held else None
 
     def admit(self, key: str, now: float, claim_for: float) -> tuple[Admission, Circuit | None]:
         """Whether to call now, claiming the single probe when the cooldown is over."""
         with self._lock:
-            record = self._records.get(key)
+            record = self._current(key, now)
             decision = admission(record, now)
             if decision == "probe":
                 if self._probes.get(key, 0.0) > now:
@@ -54,14 +75,21 @@ class MemoryStore:
                 self._probes[key] = now + claim_for
             return decision, record
 
-    def save(self, key: str, record: Circuit | None, ttl: float) -> None:
-        """Store the new record (None: healthy again) and release any probe claim."""
+    def update(self, key: str, now: float, transition: Transition) -> Circuit | None:
+        """Apply `transition` to the current record atomically; release the probe claim."""
         with self._lock:
             self._probes.pop(key, None)
+            record, keep = transition(self._current(key, now))
             if record is None:
                 self._records.pop(key, None)
             else:
-                self._records[key] = record
+                self._records[key] = (record, now + keep)
+            return record
+
+    def release(self, key: str) -> None:
+        """Give up a probe claim without news about the provider's health."""
+        with self._lock:
+            self._probes.pop(key, None)
 
     async def aadmit(
         self, key: str, now: float, claim_for: float
@@ -69,40 +97,27 @@ class MemoryStore:
         """`admit` for async callers."""
         return self.admit(key, now, claim_for)
 
-    async def asave(self, key: str, record: Circuit | None, ttl: float) -> None:
-        """`save` for async callers."""
-        self.save(key, record, ttl)
+    async def aupdate(self, key: str, now: float, transition: Transition) -> Circuit | None:
+        """`update` for async callers."""
+        return self.update(key, now, transition)
 
-    def get(self, key: str) -> Circuit | None:
-        """The record of one circuit (None: closed)."""
+    async def arelease(self, key: str) -> None:
+        """`release` for async callers."""
+        self.release(key)
+
+    def get(self, key: str, now: float | None = None) -> Circuit | None:
+        """The record of one circuit (None: closed); `now` applies expiry."""
         with self._lock:
-            return self._records.get(key)
+            if now is None:
+                held = self._records.get(key)
+                return held[0] if held else None
+            return self._current(key, now)
 
     def clear(self) -> None:
         """Forget every circuit (tests, or an operator who fixed the upstream)."""
         with self._lock:
             self._records.clear()
             self._probes.clear()
-
-
-class NullStore:
-    """No circuit at all: for the mock, which cannot fail."""
-
-    def admit(self, key: str, now: float, claim_for: float) -> tuple[Admission, Circuit | None]:
-        """Always call."""
-        return "call", None
-
-    def save(self, key: str, record: Circuit | None, ttl: float) -> None:
-        """Nothing to keep."""
-
-    async def aadmit(
-        self, key: str, now: float, claim_for: float
-    ) -> tuple[Admission, Circuit | None]:
-        """Always call."""
-        return "call", None
-
-    async def asave(self, key: str, record: Circuit | None, ttl: float) -> None:
-        """Nothing to keep."""
 
 
 # Naughty but required: circuits are process-wide, so every graph shares this one.

@@ -1,30 +1,30 @@
-"""One attempt at one provider: the decisions and the record, shared by sync and async.
+"""One attempt at one provider: its decisions and its record, free of I/O.
 
-`Call` holds everything a provider node decides: whether the circuit or the turn budget
-lets it call, how long to wait first (a short Retry-After), whether a raised error is a
-failover (via `errors.classify`), the circuit's next record, and the state update with
-the attempt and, when it answered, the sticky routing of the thread. The node shells in
-`call.py` add only the I/O: store, sleep, and `invoke` or `ainvoke`.
+`Call` decides whether the circuit or the turn budget lets the provider be called, how
+long to wait first (a Retry-After the router granted), what a raised error means (via
+`errors.classify`), how the circuit changes, and what goes into state. `steps.py` runs
+it; the sync and async node shells in `call.py` only carry out its I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from types import TracebackType
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from llm_failover.clock import Clock
-from llm_failover.errors import Failure, classify, fails_over
+from llm_failover.errors import ErrorKind, Failure, classify, fails_over
 from llm_failover.graph.context import Context
 from llm_failover.graph.policy import Policy
 from llm_failover.graph.routing import should_retry, spent
 from llm_failover.graph.settings import ProviderSpec
-from llm_failover.graph.state import Attempt, Skip, State, Sticky
-from llm_failover.health.circuit import Admission, Circuit, after_failure
+from llm_failover.graph.state import Attempt, State
+from llm_failover.health.circuit import Admission, Circuit, after_failure, after_success, ttl
+from llm_failover.health.store import Transition
 from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options
 
 
@@ -35,101 +35,151 @@ class Link:
     spec: ProviderSpec
     chain: tuple[str, ...]
     """Node names in chain order; the first is the primary."""
+    keys: Mapping[str, str]
+    """Each node's circuit key (provider, URL, model, key hash); "" for the mock."""
     policy: Policy
     clock: Clock
-    key: str
-    """The circuit key (provider, URL, model, key hash); "" for the mock (no circuit)."""
-    claim_for: float
-    """How long a half-open probe claim lasts: the per-call timeout."""
+    timeout: float
+    """Seconds allowed per call; also how long a half-open probe claim lasts."""
+    secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    """Configured API keys, masked out of error details whatever their shape."""
+
+    @property
+    def key(self) -> str:
+        """The circuit key of the node this link belongs to."""
+        return self.keys[self.spec.node]
 
 
-def _failure(kind: Any, detail: str) -> Failure:
+def failure(kind: ErrorKind, detail: str) -> Failure:
+    """A failure that is ours to report (no request made, or an empty answer)."""
     return {"kind": kind, "status_code": None, "retry_after": None, "detail": detail}
 
 
 def _empty(answer: BaseMessage | None) -> bool:
-    if answer is None:
-        return False
-    return not answer.text.strip() and not getattr(answer, "tool_calls", None)
+    return answer is not None and not answer.text.strip() and not getattr(answer, "tool_calls", 0)
 
 
 class Call:
-    """One attempt; see `call.provider_node` for the order its methods are used in."""
+    """One attempt; `steps.attempt_steps` says in which order its methods are used."""
 
     def __init__(
-        self, link: Link, state: State, model: BaseChatModel | None, context: Context
+        self, link: Link, state: State, model: BaseChatModel | None, context: Context, step: int
     ) -> None:
-        self.link = link
-        self.state = state
-        self.model = model
-        self.context = context
-        self.call: ModelCall | None = bind_options(model, context) if model else None
-        self.tools_dropped = False
+        self.link, self.state, self.model, self.context = link, state, model, context
         self.messages: list[BaseMessage] = list(state["messages"])
         self.turn = str(self.messages[-1].id) if self.messages else ""
-        self.earlier = [a for a in state.get("attempts", []) if a["turn"] == self.turn]
-        self.now = link.clock.now()
+        self.step = step
+        recorded = state.get("attempts") or []
+        # Attempts of this run sit on the steps just before ours; an earlier run's do not.
+        self.earlier = recorded if recorded and recorded[-1]["step"] == step - 1 else []
         previous = self.earlier[-1] if self.earlier else None
-        # Called again right after our own failure: the router granted a Retry-After retry.
-        retrying = previous is not None and previous["node"] == link.spec.node
-        self.wait = (previous["retry_after"] or 0.0) if previous and retrying else 0.0
-        self.record: Circuit | None = None
+        self.retry = previous is not None and previous["node"] == link.spec.node
+        self.wait = (previous["retry_after"] or 0.0) if previous and self.retry else 0.0
+        self.probing = bool(previous and self.retry and previous["probe"])
+        self.now = link.clock.now()
         self.answer: BaseMessage | None = None
         self.failure: Failure | None = None
-        self.requested = False
+        self.requested = self.tools_dropped = self._done = False
         self.latency = 0.0
-        self._started = time.perf_counter()
 
     def admit(self, decision: Admission, record: Circuit | None) -> bool:
         """Whether to make the request; if not, the reason is recorded as the failure."""
-        self.record = record
-        policy = self.link.policy
+        self.probing = self.probing or decision == "probe"
         if decision == "skip" and record is not None:
-            self.failure = _failure(
-                "circuit_open", f"circuit open after {record['reason']}; no request made"
-            )
-        elif self.link.key and spent(self.earlier) + self.wait >= policy.turn_budget:
-            detail = f"turn budget of {policy.turn_budget:g}s spent; no request made"
-            self.failure = _failure("timeout", detail)
+            reason = f"circuit open after {record['reason']}; no request made"
+            self.failure = failure("circuit_open", reason)
+        elif self.link.key and self.budget_left() <= 0:
+            budget = self.link.policy.turn_budget
+            self.failure = failure("timeout", f"turn budget of {budget:g}s spent; no request made")
         self.requested = self.failure is None
         return self.requested
 
-    def __enter__(self) -> Call:
-        if not self.tools_dropped:  # the call without tools belongs to the same attempt
-            self._started = time.perf_counter()
-        return self
+    def budget_left(self) -> float:
+        """Seconds this turn may still spend, after the wait about to be made."""
+        return self.link.policy.turn_budget - spent(self.earlier) - self.wait
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        self.latency = time.perf_counter() - self._started
-        self.call = None  # done, unless the tools are dropped for a second call below
-        if exc is None:
-            return False
-        self.failure = classify(exc)
-        if self._drop_tools():
-            return True
-        # Unknown errors and bad requests propagate: failing over would hide a bug.
-        return self.failure is not None and fails_over(self.failure["kind"])
+    def deadline(self) -> float | None:
+        """How long the call may take: the timeout, or less when the turn budget is low.
 
-    def _drop_tools(self) -> bool:
-        """A model without tool support: call it again once, without the tools."""
-        failure = self.failure
-        if (
-            failure is None
-            or failure["kind"] != "bad_request"
-            or NO_TOOL_SUPPORT not in failure["detail"]
-            or not self.context.tools
-            or self.tools_dropped
-            or self.model is None
-        ):
-            return False
-        self.tools_dropped, self.failure = True, None
-        self.call = bind_options(self.model, self.context, tools=False)
-        return True
+        None for the mock: the last resort is never cut short.
+        """
+        if not self.link.key:
+            return None
+        return max(min(self.link.timeout, self.budget_left()), 0.001)
+
+    def prepare(self) -> ModelCall | None:
+        """The model with this call's options bound, or None once the attempt is over."""
+        if self._done or self.model is None:
+            return None
+        self._done, self._started = True, time.perf_counter()
+        return bind_options(self.model, self.context, tools=not self.tools_dropped,
+                            timeout=self.deadline())  # fmt: skip
+
+    def take(self, outcome: tuple[str, Any]) -> None:
+        """Record what the call gave; raise what must not fail over."""
+        self.latency += time.perf_counter() - self._started
+        kind, value = outcome
+        if kind == "ok":
+            self.answer = value
+            if _empty(value):  # a 200 with nothing in it is as useless as a 500
+                self.failure = failure("server_error", "empty answer: no text and no tool calls")
+            return
+        found = classify(value)
+        if found and found["kind"] == "bad_request" and self._can_drop_tools(found):
+            self.tools_dropped, self._done = True, False  # once more, without the tools
+            return
+        if found is None or not fails_over(found["kind"]):
+            raise value  # unknown errors and bad requests: failing over would hide a bug
+        detail = found["detail"]
+        for secret in self.link.secrets:
+            detail = detail.replace(secret, "***")
+        self.failure = {**found, "detail": detail}
+
+    def _can_drop_tools(self, found: Failure) -> bool:
+        return NO_TOOL_SUPPORT in found["detail"] and bool(self.context.tools)
+
+    def finish(self) -> Attempt:
+        """The plain-dict record of this attempt."""
+        lost = self.failure
+        return {
+            "provider": self.link.spec.provider,
+            "model": self.link.spec.model,
+            "node": self.link.spec.node,
+            "ok": lost is None,
+            "error": lost["kind"] if lost else None,
+            "status_code": lost["status_code"] if lost else None,
+            "latency_ms": round(self.latency * 1000, 3),
+            "detail": lost["detail"] if lost else None,
+            "retry_after": lost["retry_after"] if lost else None,
+            "waited_ms": round(self.wait * 1000, 3),
+            "tools_dropped": self.tools_dropped,
+            "probe": self.probing,
+            "open_until": None,
+            "turn": self.turn,
+            "step": self.step,
+        }
+
+    def transition(self, attempt: Attempt) -> Transition | None:
+        """How the circuit changes (None: no news, e.g. no request or a retry to come)."""
+        if not self.link.key or not self.requested:
+            return None
+        if should_retry([*self.earlier, attempt], self.link.policy):
+            return None  # the verdict waits for the retry (a probe keeps its claim)
+        policy, now, lost, probing = (
+            self.link.policy,
+            self.link.clock.now(),
+            self.failure,
+            self.probing,
+        )
+
+        def apply(record: Circuit | None) -> tuple[Circuit | None, float]:
+            if lost is None:
+                new = after_success(record, now, probing=probing)
+            else:
+                new = after_failure(record, lost, policy, now, probing=probing)
+            return new, ttl(new, policy, now) if new else 0.0
+
+        return apply
 
     def failover_event(self) -> dict[str, Any] | None:
         """The stream event announcing that this node takes over from a failed one."""
@@ -138,75 +188,3 @@ class Call:
             return None  # the turn's first attempt, or a retry of the same provider
         return {"type": "failover", "from": last["provider"], "to": self.link.spec.provider,
                 "reason": last["error"]}  # fmt: skip
-
-    def finish(self) -> tuple[Attempt, Circuit | None, bool]:
-        """The attempt's record, the circuit's next record, and whether that changed."""
-        if self.failure is None and self.requested and _empty(self.answer):
-            # Some servers answer 200 with nothing in it; a user can't use that either.
-            self.failure = _failure("server_error", "empty answer: no text and no tool calls")
-        failure = self.failure
-        attempt: Attempt = {
-            "provider": self.link.spec.provider,
-            "model": self.link.spec.model,
-            "node": self.link.spec.node,
-            "ok": failure is None,
-            "error": failure["kind"] if failure else None,
-            "status_code": failure["status_code"] if failure else None,
-            "latency_ms": round(self.latency * 1000, 3),
-            "detail": failure["detail"] if failure else None,
-            "retry_after": failure["retry_after"] if failure else None,
-            "waited_ms": round(self.wait * 1000, 3),
-            "tools_dropped": self.tools_dropped,
-            "open_until": self.record["open_until"] if self.record else None,
-            "turn": self.turn,
-        }
-        if not self.link.key or not self.requested:
-            return attempt, self.record, False  # no request: nothing new about health
-        if failure is None:
-            attempt["open_until"] = None
-            return attempt, None, self.record is not None
-        retrying = should_retry([*self.earlier, attempt], self.link.policy)
-        # Read the clock again: a Retry-After may have been waited out since admission.
-        self.now = self.link.clock.now()
-        record = after_failure(self.record, failure, self.link.policy, self.now,
-                               retrying=retrying)  # fmt: skip
-        attempt["open_until"] = record["open_until"] if record else None
-        return attempt, record, record != self.record
-
-    def update(self, attempt: Attempt) -> dict[str, Any]:
-        """The state update: the failed attempt alone, or the answer and its facts."""
-        if self.failure is not None or self.answer is None:
-            return {"attempts": [attempt]}
-        spec = self.link.spec
-        degraded = spec.provider == "mock"
-        facts = {"served_by": spec.provider, "degraded": degraded,
-                 "attempts": [*self.earlier, attempt]}  # fmt: skip
-        answer = self.answer.model_copy(
-            update={"response_metadata": {**self.answer.response_metadata, "failover": facts}}
-        )
-        return {"messages": [answer], "attempts": [attempt], "served_by": spec.provider,
-                "degraded": degraded, "sticky": self._sticky(attempt)}  # fmt: skip
-
-    def _sticky(self, attempt: Attempt) -> Sticky | None:
-        """Remember, in the thread, which providers to skip while their circuits are open."""
-        old = self.state.get("sticky")
-        skip: dict[str, Skip] = {
-            n: s for n, s in (old["skip"] if old else {}).items() if s["until"] > self.now
-        }
-        for failed in self.earlier:
-            if failed["open_until"] is not None and failed["open_until"] > self.now:
-                skip[failed["node"]] = {
-                    "until": failed["open_until"],
-                    "reason": failed["error"] or "",
-                }
-        skip.pop(attempt["node"], None)
-        if attempt["node"] == self.link.chain[0] or not skip:
-            return None
-        first = next(n for n in self.link.chain if n in skip)
-        return {
-            "node": attempt["node"],
-            "provider": attempt["provider"],
-            "reason": skip[first]["reason"],
-            "until": skip[first]["until"],
-            "skip": skip,
-        }

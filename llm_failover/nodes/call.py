@@ -1,91 +1,114 @@
-"""The provider nodes: thin sync and async shells around `attempt.Call`.
+"""The provider nodes: thin sync and async shells that carry out `steps.attempt_steps`.
 
-Each shell does only I/O in a fixed order: ask the circuit store, wait out a granted
-Retry-After, call the model, save the circuit's new record, return the state update. The
-two shells differ only in `invoke`/`ainvoke`, `sleep`/`asleep` and the store's `a*`
-methods; every decision is made once, in `Call` and the pure functions it calls.
+Every decision is made once, in `attempt_steps`; the two drivers below differ only in
+how they do the I/O it asks for (`invoke`/`ainvoke`, `sleep`/`asleep`, the circuit
+store's sync or async methods, and the custom event's dispatch).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebuilt does
 from langgraph.runtime import Runtime
 
 from llm_failover.errors import AllProvidersFailed
-from llm_failover.graph.context import Context, context_of
+from llm_failover.graph.context import context_of
 from llm_failover.graph.state import State
-from llm_failover.health.circuit import ttl
 from llm_failover.health.store import CircuitStore
-from llm_failover.nodes.attempt import Call, Link
+from llm_failover.nodes.attempt import Call, Link, failure
+from llm_failover.nodes.steps import Steps, attempt_steps, state_update
 
 
-def provider_node(link: Link, model: BaseChatModel, store: CircuitStore) -> RunnableCallable:
-    """A graph node that asks `model` to answer the conversation in state."""
-    key, policy = link.key, link.policy
+def _step(config: RunnableConfig) -> int:
+    return int(config.get("metadata", {}).get("langgraph_step", 0))
 
-    def call(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
-        attempt = Call(link, state, model, context_of(runtime.context))
-        if event := attempt.failover_event():
-            runtime.stream_writer(event)  # stream_mode="custom"
-            dispatch_custom_event("failover", event)  # astream_events: on_custom_event
-        if attempt.admit(*store.admit(key, attempt.now, link.claim_for)):
-            if attempt.wait:
-                link.clock.sleep(attempt.wait)
-            while attempt.call is not None:  # twice only when a model refuses tools
-                with attempt:
-                    attempt.answer = attempt.call.invoke(attempt.messages)
-        record, new, changed = attempt.finish()
-        if changed:
-            store.save(key, new, ttl(new, policy, attempt.now) if new else 0)
-        return attempt.update(record)
 
-    async def acall(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
-        attempt = Call(link, state, model, context_of(runtime.context))
-        if event := attempt.failover_event():
-            runtime.stream_writer(event)
-            await adispatch_custom_event("failover", event)
-        if attempt.admit(*await store.aadmit(key, attempt.now, link.claim_for)):
-            if attempt.wait:
-                await link.clock.asleep(attempt.wait)
-            while attempt.call is not None:  # twice only when a model refuses tools
-                with attempt:
-                    attempt.answer = await attempt.call.ainvoke(attempt.messages)
-        record, new, changed = attempt.finish()
-        if changed:
-            await store.asave(key, new, ttl(new, policy, attempt.now) if new else 0)
-        return attempt.update(record)
+def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) -> Any:
+    """Carry out an attempt's I/O for a sync caller."""
+    result: Any = None
+    try:
+        while True:
+            op = steps.send(result)
+            result = None
+            if op[0] == "call":
+                try:
+                    result = ("ok", op[1].invoke(op[2]))
+                except Exception as exc:  # judged by the attempt, not here
+                    result = ("error", exc)
+            elif op[0] == "admit":
+                result = store.admit(link.key, op[1], op[2])
+            elif op[0] == "update":
+                result = store.update(link.key, op[1], op[2])
+            elif op[0] == "release":
+                store.release(link.key)
+            elif op[0] == "sleep":
+                link.clock.sleep(op[1])
+            elif op[0] == "announce":
+                runtime.stream_writer(op[1])  # stream_mode="custom"
+                dispatch_custom_event("failover", op[1])  # astream_events
+    except StopIteration as done:
+        return done.value
+
+
+async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) -> Any:
+    """Carry out an attempt's I/O for an async caller."""
+    result: Any = None
+    try:
+        while True:
+            op = steps.send(result)
+            result = None
+            if op[0] == "call":
+                try:
+                    async with asyncio.timeout(op[3]):  # a real deadline, drips included
+                        result = ("ok", await op[1].ainvoke(op[2]))
+                except Exception as exc:  # judged by the attempt, not here
+                    result = ("error", exc)
+            elif op[0] == "admit":
+                result = await store.aadmit(link.key, op[1], op[2])
+            elif op[0] == "update":
+                result = await store.aupdate(link.key, op[1], op[2])
+            elif op[0] == "release":
+                await store.arelease(link.key)
+            elif op[0] == "sleep":
+                await link.clock.asleep(op[1])
+            elif op[0] == "announce":
+                runtime.stream_writer(op[1])
+                await adispatch_custom_event("failover", op[1])
+    except StopIteration as done:
+        return done.value
+
+
+def provider_node(link: Link, model: BaseChatModel | None, store: CircuitStore) -> RunnableCallable:
+    """A graph node that asks `model` to answer (None: not configured, never called)."""
+
+    def steps(state: State, runtime: Runtime[Any], config: RunnableConfig) -> Steps:
+        if model is None:
+            return _not_configured(link, state, _step(config))
+        return attempt_steps(link, state, model, context_of(runtime.context), _step(config))
+
+    def call(state: State, runtime: Runtime[Any], config: RunnableConfig) -> dict[str, Any]:
+        return dict(run(steps(state, runtime, config), link, store, runtime))
+
+    async def acall(state: State, runtime: Runtime[Any], config: RunnableConfig) -> dict[str, Any]:
+        return dict(await arun(steps(state, runtime, config), link, store, runtime))
 
     return RunnableCallable(call, acall, name=link.spec.node, trace=False)
 
 
-def unconfigured_node(link: Link, detail: str) -> RunnableCallable:
-    """A node for a provider that cannot be called (no API key): records `not_configured`."""
+def _not_configured(link: Link, state: State, step: int) -> Steps:
+    call = Call(link, state, None, context_of(None), step)
+    if event := call.failover_event():
+        yield ("announce", event)
+    call.failure = failure("not_configured", f"{link.spec.provider}: {_MISSING}")
+    return state_update(call, call.finish())
 
-    def record(state: State) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        attempt = Call(link, state, None, Context())
-        attempt.failure = {"kind": "not_configured", "status_code": None,
-                           "retry_after": None, "detail": detail}  # fmt: skip
-        return attempt.update(attempt.finish()[0]), attempt.failover_event()
 
-    def call(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
-        update, event = record(state)
-        if event:
-            runtime.stream_writer(event)
-            dispatch_custom_event("failover", event)
-        return update
-
-    async def acall(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
-        update, event = record(state)
-        if event:
-            runtime.stream_writer(event)
-            await adispatch_custom_event("failover", event)
-        return update
-
-    return RunnableCallable(call, acall, name=link.spec.node, trace=False)
+_MISSING = "no API key is configured (OPENAI_API_KEY); no request made"
 
 
 def _give_up(state: State) -> dict[str, Any]:

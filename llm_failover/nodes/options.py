@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from langchain_ollama import ChatOllama
+from langchain_openai import ChatOpenAI
 
 from llm_failover.graph.context import Context
 
@@ -22,8 +23,14 @@ ModelCall = Runnable[LanguageModelInput, BaseMessage]
 NO_TOOL_SUPPORT = "does not support tools"
 
 
-def bind_options(model: BaseChatModel, context: Context, *, tools: bool = True) -> ModelCall:
-    """`model` with this run's options bound, in the spelling its client understands."""
+def bind_options(
+    model: BaseChatModel, context: Context, *, tools: bool = True, timeout: float | None = None
+) -> ModelCall:
+    """`model` with this call's options bound, in the spelling its client understands.
+
+    `timeout` caps the request when the turn budget is nearly spent: OpenAI's client
+    takes it per request; Ollama's cannot, and is bounded by its own client timeout.
+    """
     call: ModelCall = model
     if tools and context.tools:
         if isinstance(model, ChatOllama):
@@ -33,6 +40,8 @@ def bind_options(model: BaseChatModel, context: Context, *, tools: bool = True) 
             choice: Any = context.tool_choice
             call = model.bind_tools(context.tools, tool_choice=choice)
     extra: dict[str, Any] = {}
+    if timeout is not None and isinstance(model, ChatOpenAI) and timeout < _seconds(model):
+        extra["timeout"] = timeout
     if context.stop:
         extra["stop"] = context.stop
     if context.temperature is not None:
@@ -43,3 +52,9 @@ def bind_options(model: BaseChatModel, context: Context, *, tools: bool = True) 
         else:
             extra["temperature"] = context.temperature
     return call.bind(**extra) if extra else call
+
+
+def _seconds(model: ChatOpenAI) -> float:
+    """The client's own timeout in seconds (it may be a number, a tuple or None)."""
+    timeout = model.request_timeout
+    return float(timeout) if isinstance(timeout, int | float) else float("inf")

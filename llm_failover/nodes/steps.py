@@ -1,0 +1,93 @@
+"""The provider node's procedure, written once, free of I/O.
+
+`attempt_steps` is a generator that yields each piece of I/O it needs as a small tuple
+("announce", "admit", "sleep", "call", "update", "release") and receives the result.
+The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke`,
+`sleep` or `asleep`, the store's sync or async methods: that is their only difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from llm_failover.graph.context import Context
+from llm_failover.graph.state import Attempt, Skip, State, Sticky
+from llm_failover.health.circuit import Admission, Circuit
+from llm_failover.nodes.attempt import Call, Link
+
+Op = tuple[Any, ...]
+Steps = Generator[Op, Any, dict[str, Any]]
+
+
+def attempt_steps(
+    link: Link, state: State, model: BaseChatModel | None, context: Context, step: int
+) -> Steps:
+    """One attempt, from the failover announcement to the state update."""
+    call = Call(link, state, model, context, step)
+    if event := call.failover_event():
+        yield ("announce", event)
+    admitted: tuple[Admission, Circuit | None] = ("call", None)
+    if link.key and not call.retry:  # a granted retry was admitted with its first call
+        admitted = yield ("admit", call.now, link.timeout + link.policy.retry_budget)
+    if call.admit(*admitted):
+        try:
+            if call.wait:
+                yield ("sleep", call.wait)
+            while (runnable := call.prepare()) is not None:
+                call.take((yield ("call", runnable, call.messages, call.deadline())))
+        except Exception:  # not GeneratorExit or cancellation: the claim's TTL covers those
+            if call.probing:
+                yield ("release",)  # a raised error says nothing about health
+            raise
+    attempt = call.finish()
+    if (transition := call.transition(attempt)) is not None:
+        record: Circuit | None = yield ("update", link.clock.now(), transition)
+        attempt["open_until"] = record["open_until"] if record else None
+    elif not call.requested and admitted[1] is not None:
+        attempt["open_until"] = admitted[1]["open_until"]
+    return state_update(call, attempt)
+
+
+def state_update(call: Call, attempt: Attempt) -> dict[str, Any]:
+    """The failed attempt alone, or the answer with its facts and the thread's routing."""
+    if call.failure is not None or call.answer is None:
+        return {"attempts": [attempt]}
+    spec = call.link.spec
+    degraded = spec.provider == "mock"
+    facts = {"served_by": spec.provider, "degraded": degraded,
+             "attempts": [*call.earlier, attempt]}  # fmt: skip
+    answer = call.answer.model_copy(
+        update={"response_metadata": {**call.answer.response_metadata, "failover": facts}}
+    )
+    return {"messages": [answer], "attempts": [attempt], "served_by": spec.provider,
+            "degraded": degraded, "sticky": sticky(call, attempt)}  # fmt: skip
+
+
+def sticky(call: Call, attempt: Attempt) -> Sticky | None:
+    """Remember, in the thread, which providers to skip while their circuits are open.
+
+    Each entry carries the circuit key it was learned for, so a node whose upstream has
+    changed since (a new API key, another URL) is not skipped for the old one's failure.
+    """
+    link, now = call.link, call.now
+    old = call.state.get("sticky")
+    skip: dict[str, Skip] = {
+        node: entry
+        for node, entry in (old["skip"] if old else {}).items()
+        if entry["until"] > now and entry.get("key") == link.keys.get(node)
+    }
+    for failed in call.earlier:
+        until = failed["open_until"]
+        if until is not None and until > now:
+            skip[failed["node"]] = {"until": until, "reason": failed["error"] or "",
+                                    "key": link.keys[failed["node"]]}  # fmt: skip
+    skip.pop(attempt["node"], None)
+    if attempt["node"] == link.chain[0] or not skip:
+        return None
+    first = next(node for node in link.chain if node in skip)
+    reason, until = skip[first]["reason"], skip[first]["until"]
+    return {"node": attempt["node"], "provider": attempt["provider"], "reason": reason,
+            "until": until, "skip": skip}  # fmt: skip
