@@ -70,6 +70,14 @@ def test_default_chain_never_repeats_the_primary(primary: str, chain: list[str])
     assert [p for p, _, _ in chain_of({"LLM_PROVIDER": primary})] == chain
 
 
+def test_context_windows_by_provider_or_node() -> None:
+    """Ollama gets 4096 tokens by default; a provider or a node name may set its own."""
+    env = {"LLM_FALLBACK_PROVIDER": "openai,ollama,mock", "LLM_FALLBACK_MODEL": "gpt-4.1-nano"}
+    assert [s.context_tokens for s in load_settings(env).chain] == [None, None, 4096, None]
+    env["LLM_FAILOVER_CONTEXT_TOKENS"] = "ollama=2048, openai_gpt_4_1_nano=16000"
+    assert [s.context_tokens for s in load_settings(env).chain] == [None, 16000, 2048, None]
+
+
 def test_none_disables_fallback() -> None:
     """LLM_FALLBACK_PROVIDER=none leaves the primary alone."""
     assert chain_of({"LLM_FALLBACK_PROVIDER": "none"}) == [("openai", "gpt-4o-mini", "openai")]
@@ -112,6 +120,8 @@ def test_fallback_models_map_onto_the_chain(models: str, expected: list[str]) ->
         ({"LLM_FALLBACK_MODEL": "a,b,c"}, ["LLM_FALLBACK_MODEL", "at most 2"]),
         ({"LLM_FALLBACK_PROVIDER": "mock,ollama"}, ["mock", "last"]),
         ({"LLM_FALLBACK_MODEL": "llama3,gpt-4.1"}, ["'gpt-4.1' would go to the mock"]),
+        ({"LLM_FAILOVER_CONTEXT_TOKENS": "olama=4096"}, ["CONTEXT_TOKENS", "'olama'", "ollama"]),
+        ({"LLM_FAILOVER_CONTEXT_TOKENS": "ollama=big"}, ["CONTEXT_TOKENS", "ollama=big"]),
     ],
 )
 def test_bad_values_are_refused_with_clear_messages(

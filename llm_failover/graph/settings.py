@@ -37,6 +37,8 @@ class ProviderSpec:
     """The model name sent to that provider."""
     node: str
     """The graph node that calls it: unique and readable in the Studio drawing."""
+    context_tokens: int | None = None
+    """The provider's context window; the history sent to it is fitted within it."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -70,6 +72,7 @@ ENV_NAMES: Mapping[str, str] = {
     "openai_base_url": "OPENAI_BASE_URL",
     "ollama_base_url": "OLLAMA_BASE_URL",
     "redis_url": "LLM_FAILOVER_REDIS_URL",
+    "context_tokens": "LLM_FAILOVER_CONTEXT_TOKENS",
     **POLICY_ENV,
 }
 
@@ -85,13 +88,34 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     models = [raw["model"] or DEFAULT_MODELS[primary], *_fallback_models(fallbacks, raw)]
     key = raw["openai_api_key"]
     return Settings(
-        chain=_chain([primary, *fallbacks], models),
+        chain=_windows(_chain([primary, *fallbacks], models), raw["context_tokens"]),
         timeout=30.0 if raw["timeout"] is None else seconds(raw["timeout"], "LLM_FAILOVER_TIMEOUT"),
         openai_base_url=raw["openai_base_url"] or None,
         ollama_base_url=raw["ollama_base_url"] or "http://localhost:11434",
         openai_api_key=SecretStr(key) if key else None,
         redis_url=raw["redis_url"] or None,
         policy=load_policy(raw),
+    )
+
+
+def _windows(chain: tuple[ProviderSpec, ...], value: Any) -> tuple[ProviderSpec, ...]:
+    """Apply `ollama=4096,openai_gpt_4_1_nano=16000` (by provider or node) to the chain."""
+    setting, limits = "LLM_FAILOVER_CONTEXT_TOKENS", {"ollama": 4096}  # Ollama's default
+    if isinstance(value, Mapping):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    names = {*PROVIDERS, *(spec.node for spec in chain)}
+    for item in filter(None, (part.strip() for part in (value or "").split(","))):
+        name, _, number = item.partition("=")
+        if name.strip() not in names:
+            raise ConfigError(f"{setting}: unknown name {name.strip()!r}; valid: {sorted(names)}")
+        if not number.strip().isdigit() or int(number) < 256:
+            raise ConfigError(
+                f"{setting}: expected {name.strip()}=<tokens, 256 or more>, got {item!r}"
+            )
+        limits[name.strip()] = int(number)
+    return tuple(
+        dataclasses.replace(spec, context_tokens=limits.get(spec.node, limits.get(spec.provider)))
+        for spec in chain
     )
 
 

@@ -14,6 +14,17 @@ from langchain_core.messages import AnyMessage, BaseMessage, convert_to_messages
 from langgraph.graph.message import add_messages
 
 
+class Trimmed(TypedDict):
+    """What fitting a provider's context window left out of one request."""
+
+    dropped: int
+    """Messages not sent (the oldest, never the system message)."""
+    sent_tokens: int
+    """Estimated tokens of what was sent."""
+    limit: int
+    """The provider's configured context window."""
+
+
 class Attempt(TypedDict):
     """One call (or refusal to call) of one provider, as it goes into the checkpoint."""
 
@@ -35,6 +46,8 @@ class Attempt(TypedDict):
     """The provider refused tools ("does not support tools"), so it was asked without."""
     probe: bool
     """This call was the half-open probe of the provider's circuit."""
+    trimmed: Trimmed | None
+    """What fitting the provider's context window left out (`nodes/fit.py`), if anything."""
     open_until: float | None
     """Epoch seconds the provider's circuit is open until, if this left it open."""
     turn: str

@@ -25,6 +25,7 @@ from llm_failover.graph.settings import ProviderSpec
 from llm_failover.graph.state import Attempt, State
 from llm_failover.health.circuit import Admission, Circuit, after_failure, after_success, ttl
 from llm_failover.health.store import Transition
+from llm_failover.nodes.fit import fit
 from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options
 
 
@@ -66,8 +67,9 @@ class Call:
         self, link: Link, state: State, model: BaseChatModel | None, context: Context, step: int
     ) -> None:
         self.link, self.state, self.model, self.context = link, state, model, context
-        self.messages: list[BaseMessage] = list(state["messages"])
-        self.turn = str(self.messages[-1].id) if self.messages else ""
+        history: list[BaseMessage] = list(state["messages"])
+        self.turn = str(history[-1].id) if history else ""
+        self.messages, self.trimmed = fit(history, link.spec.context_tokens)
         self.step = step
         recorded = state.get("attempts") or []
         # Attempts of this run sit on the steps just before ours; an earlier run's do not.
@@ -153,6 +155,7 @@ class Call:
             "retry_after": lost["retry_after"] if lost else None,
             "waited_ms": round(self.wait * 1000, 3),
             "tools_dropped": self.tools_dropped,
+            "trimmed": self.trimmed,
             "probe": self.probing,
             "open_until": None,
             "turn": self.turn,

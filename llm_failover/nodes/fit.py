@@ -1,0 +1,44 @@
+"""Fit a conversation into a provider's context window.
+
+A backup often has a much smaller window than the primary (local Ollama models commonly
+run with a few thousand tokens), and Ollama truncates an oversized prompt silently from
+the start, system prompt first. So the history sent to a provider with a configured
+limit keeps the system message and the newest turns that fit, with room left for the
+answer; the checkpoint keeps everything, and the attempt says what was left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
+
+from llm_failover.graph.state import Trimmed
+
+
+def fit(
+    messages: Sequence[BaseMessage], limit: int | None
+) -> tuple[list[BaseMessage], Trimmed | None]:
+    """The messages to send within `limit` tokens, and what was trimmed (None: nothing)."""
+    if limit is None or count_tokens_approximately(messages) <= _room(limit):
+        return list(messages), None
+    kept = trim_messages(
+        messages,
+        max_tokens=_room(limit),
+        token_counter=count_tokens_approximately,
+        strategy="last",
+        include_system=True,
+        start_on="human",  # never open on an assistant or tool message cut from its turn
+    )
+    if not any(m.type != "system" for m in kept):
+        # Even the newest message alone does not fit: send it anyway, and let the
+        # provider truncate, rather than send nothing to answer.
+        kept = [*kept, messages[-1]]
+    sent = count_tokens_approximately(kept)
+    return kept, {"dropped": len(messages) - len(kept), "sent_tokens": sent, "limit": limit}
+
+
+def _room(limit: int) -> int:
+    """The window minus room for the answer (a quarter of it, at most 1,024 tokens)."""
+    return limit - min(limit // 4, 1024)
