@@ -28,6 +28,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
@@ -182,7 +183,5 @@ def _chunk(mode: str, payload: Any) -> ChatGenerationChunk | None:
 
 def _has_parent() -> bool:
     """Whether a calling runnable exists to attach a custom event to."""
-    from langchain_core.runnables.config import var_child_runnable_config
-
     config = var_child_runnable_config.get()
     return bool(config and config.get("callbacks"))

@@ -151,16 +151,21 @@ async def test_astream_events_in_an_app_graph_counts_tokens_once(
     assert "".join(seen[:at]) == "[openai gpt-4o-mini] "
 
 
-def test_bound_tools_reach_every_provider_unchanged(
-    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+async def test_bound_tools_reach_every_provider_unchanged(
+    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, mode: str
 ) -> None:
     """bind_tools: the tools go to OpenAI and, after a failover, to Ollama; calls unchanged."""
     model = create_chat_model().bind_tools([Verdict])
+
+    async def ask(text: str) -> Any:
+        return model.invoke(text) if mode == "invoke" else await model.ainvoke(text)
+
     openai_emu.script(ok(tool_calls=[CALL]))
-    assert model.invoke("grade").tool_calls == [{**CALL, "type": "tool_call"}]
+    assert (await ask("grade")).tool_calls == [{**CALL, "type": "tool_call"}]
     openai_emu.script(quota())
     ollama_emu.script(ok(tool_calls=[CALL]))
-    (call,) = model.invoke("grade again").tool_calls
+    (call,) = (await ask("grade again")).tool_calls
     assert (call["name"], call["args"]) == ("Verdict", CALL["args"])
     assert ollama_emu.requests[-1].body["tools"][0]["function"]["name"] == "Verdict"
 
@@ -178,17 +183,22 @@ def test_factory_tools_and_tools_dropped(
     assert served(answer) == "ollama"
 
 
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 @pytest.mark.parametrize("tier", ["openai", "ollama", "mock"])
-def test_structured_output_on_every_provider(
-    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tier: str
+async def test_structured_output_on_every_provider(
+    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tier: str, mode: str
 ) -> None:
-    """with_structured_output returns a valid instance whoever answers."""
+    """with_structured_output returns a valid instance whoever answers, sync and async."""
     if tier == "openai":
         openai_emu.script(ok(tool_calls=[CALL]))
     else:
         openai_emu.script(quota())
         ollama_emu.script(ok(tool_calls=[CALL]) if tier == "ollama" else busy())
-    result = create_chat_model().with_structured_output(Verdict).invoke("grade")
+    structured = create_chat_model().with_structured_output(Verdict)
+    if mode == "invoke":
+        result = structured.invoke("grade")
+    else:
+        result = await structured.ainvoke("grade")
     assert isinstance(result, Verdict)
     if tier != "mock":
         assert result == Verdict(correct=True, note="good")
