@@ -95,3 +95,17 @@ def make_graph(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator) -> MakeGr
         return build_graph(**{**settings, **overrides})
 
     return make
+
+
+@pytest.fixture
+def app_env(
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """An app's environment, pointed at the emulators (for the drop-in model's factory)."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
+    monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
+    monkeypatch.setenv("LLM_FAILOVER_CHECKPOINT_URL", str(tmp_path / "threads.sqlite"))

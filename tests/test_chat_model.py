@@ -22,7 +22,6 @@ from llm_failover.testing import (
     ok,
     quota,
 )
-from tests.conftest import FAKE_KEY
 
 
 class Verdict(BaseModel):
@@ -35,23 +34,7 @@ class Verdict(BaseModel):
 CALL = {"name": "Verdict", "args": {"correct": True, "note": "good"}, "id": "call_9"}
 
 
-@pytest.fixture
-def env(
-    openai_emu: OpenAIEmulator,
-    ollama_emu: OllamaEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    """The app's environment, pointed at the emulators."""
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
-    monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
-    monkeypatch.setenv("LLM_FAILOVER_CHECKPOINT_URL", str(tmp_path / "threads.sqlite"))
-    for name in ("LLM_PROVIDER", "LLM_MODEL", "LLM_FALLBACK_PROVIDER", "LLM_FALLBACK_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-pytestmark = pytest.mark.usefixtures("env")
+pytestmark = pytest.mark.usefixtures("app_env")
 
 
 def served(message: Any) -> str:

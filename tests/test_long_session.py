@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from llm_failover import create_chat_model
 from llm_failover.checkpoint import open_sqlite
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
-from tests.conftest import FAKE_KEY, MakeGraph
+from tests.conftest import MakeGraph
 
 TURNS = [
     "Hi! My name is Aiko and my weak point is particles.",
@@ -27,16 +27,11 @@ TURNS = [
 ]
 
 
+@pytest.mark.usefixtures("app_env")
 def test_nine_turn_session_survives_quota_from_turn_four(
-    openai_emu: OpenAIEmulator,
-    ollama_emu: OllamaEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tmp_path: Path
 ) -> None:
     """The tutor's nine turns, quota from turn 4: all answered, turn 1 remembered at 5."""
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
-    monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
     saver = open_sqlite(tmp_path / "tutor.sqlite")
     model = create_chat_model(temperature=0.7, thread_id="aiko-long", checkpointer=saver)
     history: list[Any] = [SystemMessage("You are a patient Japanese tutor.")]
