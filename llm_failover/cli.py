@@ -122,6 +122,40 @@ def run_chat(graph: FailoverGraph, thread: str, lines: TextIO, out: TextIO) -> i
     return 0
 
 
+def run_history(db: Path, thread: str, out: TextIO) -> int:
+    """Print a thread's turns: who answered each, and why the providers before it did not."""
+    with sqlite_checkpointer(db) as saver:
+        saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+    if saved is None:
+        out.write(f"no thread {thread!r} in {db}\n")
+        return 1
+    messages = saved.checkpoint["channel_values"].get("messages", [])
+    asked: Any = None
+    for message in messages:
+        facts = message.response_metadata.get("failover") if message.type == "ai" else None
+        if facts is None:
+            if asked is not None and message.type == "human" and asked.type == "human":
+                out.write(f"{_line(asked)}\n  not answered: every provider failed\n")
+            asked = message if message.type in ("human", "tool") else asked
+            continue
+        out.write(
+            f"{_line(asked)}\n  served_by={facts['served_by']} degraded={facts['degraded']}\n"
+        )
+        for a in facts["attempts"]:
+            why = "answered" if a["ok"] else f"{a['error']} {a['status_code'] or ''}".strip()
+            out.write(f"    {a['provider']:<7} {a['model']:<14} {why:<24} {a['latency_ms']:.1f} ms"
+                      f"{'  ' + a['detail'] if a.get('detail') else ''}\n")  # fmt: skip
+        asked = None
+    if asked is not None and asked.type == "human":
+        out.write(f"{_line(asked)}\n  not answered: every provider failed\n")
+    return 0
+
+
+def _line(message: Any) -> str:
+    text = str(message.content if message is not None else "").replace("\n", " ")
+    return f"{getattr(message, 'type', '?')}: {text[:80]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `llm-failover` command."""
     parser = argparse.ArgumentParser(prog="llm-failover", description=__doc__)
@@ -132,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--thread", required=True, help="conversation id; reuse it to resume")
     chat.add_argument("--db", type=Path, default=Path("llm-failover.sqlite"),
                       help="SQLite checkpoint file (default: ./llm-failover.sqlite)")  # fmt: skip
+    history = commands.add_parser("history", help="show a thread's turns and their attempts")
+    history.add_argument("--thread", required=True, help="conversation id")
+    history.add_argument("--db", type=Path, default=Path("llm-failover.sqlite"),
+                         help="SQLite checkpoint file")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -139,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_demo(sys.stdout, args.db)
             with tempfile.TemporaryDirectory() as tmp:
                 return run_demo(sys.stdout, Path(tmp) / "demo.sqlite")
+        if args.command == "history":
+            return run_history(args.db, args.thread, sys.stdout)
         with sqlite_checkpointer(args.db) as saver:
             return run_chat(build_graph(checkpointer=saver), args.thread, sys.stdin, sys.stdout)
     except ConfigError as exc:

@@ -14,7 +14,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 
 import llm_failover
-from llm_failover.cli import DEMO_KEY, main, run_chat
+from llm_failover import AllProvidersFailed
+from llm_failover.checkpoint import sqlite_checkpointer
+from llm_failover.cli import DEMO_KEY, main, run_chat, run_history
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, server_error
 from tests.conftest import MakeGraph
 
@@ -85,3 +87,44 @@ def test_chat_repl_answers_and_survives_all_down(
     assert "[served_by=openai]" in text.split("! all providers failed")[1]
     history = graph.get_state({"configurable": {"thread_id": "t1"}}).values["messages"]
     assert [m.content for m in history if m.type == "human"] == ["hi", "are you there?", "bye"]
+
+
+def test_history_shows_who_answered_each_turn_and_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """After the demo, history lists each turn, who served it and the failed attempts."""
+    db = tmp_path / "demo.sqlite"
+    assert main(["demo", "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["history", "--thread", "demo", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    served = [line.split()[0] for line in out.splitlines() if "served_by=" in line]
+    assert served == [f"served_by={p}" for p in
+                      ("openai", "openai", "ollama", "ollama", "mock", "openai")]  # fmt: skip
+    assert "insufficient_quota 429" in out and "server_error 503" in out
+    assert main(["history", "--thread", "nope", "--db", str(db)]) == 1
+
+
+def test_history_shows_unanswered_turns(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    tmp_path: Path,
+) -> None:
+    """A turn every provider failed shows as not answered, and later turns still show."""
+    db = tmp_path / "t.sqlite"
+    config = {"configurable": {"thread_id": "down"}}
+    with sqlite_checkpointer(db) as saver:
+        graph = make_graph(checkpointer=saver, fallback_provider="ollama")
+        openai_emu.script(server_error(500))
+        ollama_emu.script(busy())
+        with pytest.raises(AllProvidersFailed):
+            graph.invoke({"messages": [("user", "first")]}, config)
+        graph.invoke({"messages": [("user", "second")]}, config)
+    out = io.StringIO()
+    assert run_history(db, "down", out) == 0
+    assert out.getvalue().splitlines()[:3] == [
+        "human: first",
+        "  not answered: every provider failed",
+        "human: second",
+    ]

@@ -20,6 +20,7 @@ from llm_failover.errors import AllProvidersFailed
 from llm_failover.graph.context import context_of
 from llm_failover.graph.state import State
 from llm_failover.health.store import CircuitStore
+from llm_failover.metrics import observe_attempt, observe_failover
 from llm_failover.nodes.attempt import Call, Link, failure
 from llm_failover.nodes.steps import Steps, attempt_steps, state_update
 
@@ -103,9 +104,12 @@ def provider_node(link: Link, model: BaseChatModel | None, store: CircuitStore) 
 def _not_configured(link: Link, state: State, step: int) -> Steps:
     call = Call(link, state, None, context_of(None), step)
     if event := call.failover_event():
+        observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
     call.failure = failure("not_configured", f"{link.spec.provider}: {_MISSING}")
-    return state_update(call, call.finish())
+    attempt = call.finish()
+    observe_attempt(attempt)
+    return state_update(call, attempt)
 
 
 _MISSING = "no API key is configured (OPENAI_API_KEY); no request made"

@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from llm_failover.graph.context import Context
 from llm_failover.graph.state import Attempt, Skip, State, Sticky
 from llm_failover.health.circuit import Admission, Circuit
+from llm_failover.metrics import observe_attempt, observe_failover
 from llm_failover.nodes.attempt import Call, Link
 
 Op = tuple[Any, ...]
@@ -28,6 +29,7 @@ def attempt_steps(
     """One attempt, from the failover announcement to the state update."""
     call = Call(link, state, model, context, step)
     if event := call.failover_event():
+        observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
     admitted: tuple[Admission, Circuit | None] = ("call", None)
     if link.key and not call.retry:  # a granted retry was admitted with its first call
@@ -48,6 +50,7 @@ def attempt_steps(
         attempt["open_until"] = record["open_until"] if record else None
     elif not call.requested and admitted[1] is not None:
         attempt["open_until"] = admitted[1]["open_until"]
+    observe_attempt(attempt)
     return state_update(call, attempt)
 
 

@@ -1,0 +1,57 @@
+"""What the graph did, for operators: counters and one structured log line per failover.
+
+Counters are `prometheus_client` counters in its default registry, so an app that already
+serves `/metrics` exposes them with no extra code; `snapshot()` reads them from Python and
+`prometheus_text()` renders them for an app that scrapes another way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter, generate_latest
+
+from llm_failover.graph.state import Attempt
+
+log = logging.getLogger("llm_failover")
+log.addHandler(logging.NullHandler())  # a library logs only where the app says so
+
+ATTEMPTS = Counter(
+    "llm_failover_attempts",
+    "Provider attempts, by provider, model and error kind ('none' when it answered).",
+    ["provider", "model", "error"],
+)
+FAILOVERS = Counter(
+    "llm_failover_failovers",
+    "Failovers from one provider to the next, by the error kind that caused them.",
+    ["from_provider", "to_provider", "reason"],
+)
+
+
+def observe_attempt(attempt: Attempt) -> None:
+    """Count one attempt."""
+    ATTEMPTS.labels(attempt["provider"], attempt["model"], attempt["error"] or "none").inc()
+
+
+def observe_failover(event: dict[str, Any], attempt_detail: str | None = None) -> None:
+    """Count one failover and log it as one JSON line (no API key can be in it)."""
+    FAILOVERS.labels(event["from"], event["to"], event["reason"]).inc()
+    log.warning(json.dumps({**event, "detail": attempt_detail}, ensure_ascii=False))
+
+
+def snapshot() -> dict[str, dict[tuple[str, ...], float]]:
+    """The counters as plain data: `{"attempts": {(provider, model, error): n}, ...}`."""
+    out: dict[str, dict[tuple[str, ...], float]] = {"attempts": {}, "failovers": {}}
+    for name, counter in (("attempts", ATTEMPTS), ("failovers", FAILOVERS)):
+        for metric in counter.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    out[name][tuple(sample.labels.values())] = sample.value
+    return out
+
+
+def prometheus_text() -> str:
+    """Every metric of the default registry in Prometheus' text format."""
+    return generate_latest(REGISTRY).decode()
