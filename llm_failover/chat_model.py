@@ -15,26 +15,27 @@ be the sum of a failed primary's partial text and the backup's answer. An explic
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
+    CallbackManager,
     CallbackManagerForLLMRun,
     adispatch_custom_event,
     dispatch_custom_event,
 )
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import var_child_runnable_config
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
+from llm_failover.chat_stream import STREAM_MODES, final_chunk, has_parent, stream_chunk
 from llm_failover.graph.context import Context
-
-STREAM_MODES = ["messages", "custom", "values"]
 
 
 class FailoverChatModel(BaseChatModel):
@@ -75,6 +76,20 @@ class FailoverChatModel(BaseChatModel):
         )
         return model.bind(**kwargs) if kwargs else model
 
+    def batch(self, inputs: Any, config: Any = None, **kwargs: Any) -> Any:
+        """As `BaseChatModel.batch`; one call at a time on a thread, so no turn is lost."""
+        return super().batch(inputs, self._serial(config), **kwargs)
+
+    async def abatch(self, inputs: Any, config: Any = None, **kwargs: Any) -> Any:
+        """As `BaseChatModel.abatch`; one call at a time on a thread, so no turn is lost."""
+        return await super().abatch(inputs, self._serial(config), **kwargs)
+
+    def _serial(self, config: Any) -> Any:
+        # Concurrent turns on one checkpointed thread would each overwrite the others.
+        if not self.thread_id or isinstance(config, list):
+            return config
+        return {**(config or {}), "max_concurrency": 1}
+
     def _should_stream(self, *, async_api: bool, run_manager: Any = None, **kwargs: Any) -> bool:
         # Only an explicit stream()/astream() streams; see the module docstring.
         return bool(kwargs.get("stream")) and super()._should_stream(
@@ -109,13 +124,23 @@ class FailoverChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         inputs, config, context = self._run(messages, stop, kwargs, isolate=True)
-        for mode, payload in self.graph.stream(
-            inputs, config, context=context, stream_mode=STREAM_MODES
-        ):
-            if mode == "custom" and _has_parent():
+        announce = has_parent()
+        # A context of its own: the caller's callbacks (an app's astream_events) must see
+        # our chunks only, not the providers' tokens as well.
+        isolated = contextvars.Context()
+        parts = isolated.run(
+            self.graph.stream, inputs, config, context=context, stream_mode=STREAM_MODES
+        )
+        last = None
+        while (part := isolated.run(next, parts, None)) is not None:
+            mode, payload = part
+            last = payload if mode == "values" else last
+            if mode == "custom" and announce:
                 dispatch_custom_event("failover", payload)
-            if chunk := _chunk(mode, payload):
+            if chunk := stream_chunk(mode, payload):
                 yield chunk
+        if final := final_chunk(last):
+            yield final
 
     async def _astream(
         self,
@@ -125,13 +150,24 @@ class FailoverChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         inputs, config, context = self._run(messages, stop, kwargs, isolate=True)
-        async for mode, payload in self.graph.astream(
-            inputs, config, context=context, stream_mode=STREAM_MODES
-        ):
-            if mode == "custom" and _has_parent():
+        announce = has_parent()
+        isolated = contextvars.Context()  # see _stream
+        parts = isolated.run(
+            self.graph.astream, inputs, config, context=context, stream_mode=STREAM_MODES
+        )
+        loop, last = asyncio.get_running_loop(), None
+        while True:
+            try:
+                mode, payload = await loop.create_task(anext(parts), context=isolated)
+            except StopAsyncIteration:
+                break
+            last = payload if mode == "values" else last
+            if mode == "custom" and announce:
                 await adispatch_custom_event("failover", payload)
-            if chunk := _chunk(mode, payload):
+            if chunk := stream_chunk(mode, payload):
                 yield chunk
+        if final := final_chunk(last):
+            yield final
 
     def _run(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Any, *, isolate: bool
@@ -143,45 +179,16 @@ class FailoverChatModel(BaseChatModel):
             temperature=kwargs.get("temperature", self.temperature),
             stop=stop,
         )
-        config: RunnableConfig = {"run_name": "llm_failover"}
-        if self.thread_id:
-            config["configurable"] = {"thread_id": self.thread_id}
+        # A fresh `configurable`: inherited from a calling graph it would make ours run as
+        # that graph's subgraph (its checkpointer, its stream), not as a model call.
+        thread = {"thread_id": self.thread_id} if self.thread_id else {}
+        config: RunnableConfig = {"run_name": "llm_failover", "configurable": thread}
         if isolate:
-            # Our own chunks are the token events; the providers' would count twice.
-            config["callbacks"] = []
+            # Our own chunks are the token events; the providers' would count twice. An
+            # empty list would be ignored and the caller's handlers inherited again.
+            config["callbacks"] = CallbackManager(handlers=[])
         return {"messages": messages}, config, context
 
 
 def _result(state: dict[str, Any]) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=state["messages"][-1])])
-
-
-def _chunk(mode: str, payload: Any) -> ChatGenerationChunk | None:
-    """Our stream's chunk for one graph stream part (None: nothing to yield)."""
-    if mode == "messages":
-        message, _ = payload
-        if not isinstance(message, AIMessageChunk):
-            return None
-        # Only text, tool-call pieces and usage: the providers' metadata (model names
-        # differ between them) would be glued together when the chunks are summed.
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content=message.content,
-                tool_call_chunks=message.tool_call_chunks,
-                usage_metadata=message.usage_metadata,
-            )
-        )
-    if mode == "custom":
-        event = AIMessageChunk(content="", response_metadata={"failover_events": [payload]})
-        return ChatGenerationChunk(message=event)
-    answer = payload["messages"][-1] if payload.get("messages") else None
-    if isinstance(answer, AIMessage) and "failover" in answer.response_metadata:
-        facts = {"failover": answer.response_metadata["failover"]}
-        return ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=facts))
-    return None
-
-
-def _has_parent() -> bool:
-    """Whether a calling runnable exists to attach a custom event to."""
-    config = var_child_runnable_config.get()
-    return bool(config and config.get("callbacks"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,10 @@ from llm_failover.graph.settings import ENV_NAMES
 DEFAULT_SQLITE = "llm-failover.sqlite"
 
 _lock = threading.Lock()
-_graphs: dict[tuple[Any, ...], FailoverGraph] = {}
+_MAX_GRAPHS = 32
+# Overrides that are objects (models, clock, store): each call gets its own graph.
+_OBJECTS = ("models", "clock", "circuit_store")
+_graphs: OrderedDict[tuple[Any, ...], FailoverGraph] = OrderedDict()
 _savers: dict[str, BaseCheckpointSaver[Any]] = {}
 
 
@@ -53,12 +57,19 @@ def create_chat_model(
 
 
 def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) -> FailoverGraph:
-    """The shared graph for this environment, these overrides and this checkpointer."""
+    """The shared graph for this environment, these settings and this checkpointer."""
+    if any(name in overrides for name in _OBJECTS):
+        return build_graph(checkpointer=saver, **overrides)  # objects: not comparable keys
     env = tuple(os.environ.get(name) for name in ENV_NAMES.values())
-    key = (env, repr(sorted(overrides.items())), id(saver))
+    settings = tuple(sorted((name, repr(value)) for name, value in overrides.items()))
+    key = (env, settings, id(saver))
     with _lock:
-        if key not in _graphs:
+        if key in _graphs:
+            _graphs.move_to_end(key)
+        else:
             _graphs[key] = build_graph(checkpointer=saver, **overrides)
+            while len(_graphs) > _MAX_GRAPHS:  # e.g. a checkpointer made per request
+                _graphs.popitem(last=False)
         return _graphs[key]
 
 

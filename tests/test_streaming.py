@@ -146,12 +146,3 @@ async def test_astream_events_carry_the_failover_signal(
     )  # fmt: skip
     assert "".join(c for who, c in seen[event_at:] if who == "ollama") == OLLAMA_TEXT
     assert all(who == "openai" for who, _ in seen[:event_at])
-
-
-def test_sync_stream_needs_no_event_loop(make_graph: MakeGraph) -> None:
-    """A Flask-style caller streams with plain `stream`, no asyncio involved."""
-    chunks = [
-        chunk.content
-        for chunk, _ in make_graph().stream(USER, stream_mode="messages")  # type: ignore[misc]
-    ]
-    assert "".join(chunks) == OPENAI_TEXT

@@ -26,6 +26,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from llm_failover.clock import SYSTEM_CLOCK, Clock
+from llm_failover.graph.context import Context
 from llm_failover.graph.routing import after_attempt, first_node
 from llm_failover.graph.settings import Settings, load_settings
 from llm_failover.graph.state import InputState, State
@@ -35,7 +36,7 @@ from llm_failover.nodes import Link, give_up_node, node_for
 
 GIVE_UP = "all_failed"
 
-FailoverGraph = CompiledStateGraph[State, None, InputState, State]
+FailoverGraph = CompiledStateGraph[State, Context, InputState, State]
 
 
 def build_graph(
@@ -60,7 +61,9 @@ def build_graph(
     if unknown:
         raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {list(keys)}")
     store = circuit_store or make_store(settings.redis_url)
-    builder = StateGraph(State, input_schema=InputState, output_schema=State)
+    builder = StateGraph(
+        State, context_schema=Context, input_schema=InputState, output_schema=State
+    )
     for index, spec in enumerate(settings.chain):
         link = Link(spec=spec, chain=tuple(keys), keys=keys, policy=settings.policy,
                     clock=clock, timeout=settings.timeout, secrets=_secrets(settings))  # fmt: skip

@@ -38,4 +38,6 @@ def context_of(value: Any) -> Context:
         return Context()
     if isinstance(value, Context):
         return value
-    return Context(**value)
+    # A server may pass a context dict with keys of its own: take ours, ignore the rest.
+    known = {field.name for field in dataclasses.fields(Context)}
+    return Context(**{k: v for k, v in dict(value).items() if k in known})

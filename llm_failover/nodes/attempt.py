@@ -125,6 +125,10 @@ class Call:
             self.answer = value
             if _empty(value):  # a 200 with nothing in it is as useless as a 500
                 self.failure = failure("server_error", "empty answer: no text and no tool calls")
+            elif self._forced() and not getattr(value, "tool_calls", None):
+                # The app demanded a tool call (structured output does): text would break
+                # its parser, so the next provider, at worst the mock, must answer.
+                self.failure = failure("server_error", "forced tool call not returned")
             return
         found = classify(value)
         if found and found["kind"] == "bad_request" and self._can_drop_tools(found):
@@ -138,7 +142,9 @@ class Call:
         self.failure = {**found, "detail": detail}
 
     def _can_drop_tools(self, found: Failure) -> bool:
-        return NO_TOOL_SUPPORT in found["detail"] and bool(self.context.tools)
+        # Once only: a server that still says so without tools has another problem.
+        untried = bool(self.context.tools) and not self.tools_dropped
+        return untried and NO_TOOL_SUPPORT in found["detail"]
 
     def finish(self) -> Attempt:
         """The plain-dict record of this attempt."""
@@ -183,6 +189,10 @@ class Call:
             return new, ttl(new, policy, now) if new else 0.0
 
         return apply
+
+    def _forced(self) -> bool:
+        choice = self.context.tool_choice
+        return bool(self.context.tools) and choice not in (None, False, "auto", "none")
 
     def failover_event(self) -> dict[str, Any] | None:
         """The stream event announcing that this node takes over from a failed one."""

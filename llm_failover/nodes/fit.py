@@ -31,10 +31,12 @@ def fit(
         include_system=True,
         start_on="human",  # never open on an assistant or tool message cut from its turn
     )
-    if not any(m.type != "system" for m in kept):
-        # Even the newest message alone does not fit: send it anyway, and let the
-        # provider truncate, rather than send nothing to answer.
-        kept = [*kept, messages[-1]]
+    if not any(m.type == "human" for m in kept):
+        # Even the newest turn alone does not fit: send it whole (its question, and the
+        # tool results that answer its tool calls) and let the provider cope, rather
+        # than send a tool result with no question, or nothing at all.
+        asked = max((i for i, m in enumerate(messages) if m.type == "human"), default=0)
+        kept = [m for m in kept if m.type == "system"] + list(messages[asked:])
     sent = count_tokens_approximately(kept)
     return kept, {"dropped": len(messages) - len(kept), "sent_tokens": sent, "limit": limit}
 
