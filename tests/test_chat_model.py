@@ -218,3 +218,20 @@ async def test_thread_works_async_with_the_sqlite_default(tmp_path: Path) -> Non
     stored = saver.get_tuple({"configurable": {"thread_id": "async-thread"}})
     assert stored is not None
     assert len(stored.checkpoint["channel_values"]["messages"]) == 6
+
+
+def test_invoke_then_stream_the_same_messages_on_a_thread(tmp_path: Path) -> None:
+    """App B's pattern on a thread: the second call re-answers; one answer is kept."""
+    saver = open_sqlite(tmp_path / "b.sqlite")
+    model = create_chat_model(thread_id="b", checkpointer=saver)
+    messages = [SystemMessage("tutor"), HumanMessage("What is は?")]
+    model.invoke(list(messages))
+    streamed = "".join(str(c.content) for c in model.stream(list(messages)))
+    assert streamed.endswith("What is は?")
+    stored = saver.get_tuple({"configurable": {"thread_id": "b"}})
+    assert stored is not None
+    assert [m.type for m in stored.checkpoint["channel_values"]["messages"]] == [
+        "system",
+        "human",
+        "ai",
+    ]

@@ -8,10 +8,11 @@ steps come in between. A message sent again, same id and all, is still a new tur
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict, cast
+from typing import Annotated, TypedDict
 
-from langchain_core.messages import AnyMessage, BaseMessage, convert_to_messages
-from langgraph.graph.message import add_messages
+from langchain_core.messages import AnyMessage
+
+from llm_failover.graph.history import merge_messages
 
 
 class Trimmed(TypedDict):
@@ -83,27 +84,6 @@ def merge_attempts(current: list[Attempt] | None, new: list[Attempt]) -> list[At
     if not current or not new or new[0]["step"] != current[-1]["step"] + 1:
         return list(new)
     return [*current, *new]
-
-
-def merge_messages(current: list[AnyMessage], new: Any) -> list[AnyMessage]:
-    """`add_messages`, except that a caller re-sending the whole history adds only what is new.
-
-    Apps without a checkpointer of their own send every earlier message again on each
-    call, rebuilt without ids. When the incoming list starts with the thread's
-    conversation (same roles, same text, in order), only the messages after it are added.
-    """
-    incoming: list[Any] = convert_to_messages(new if isinstance(new, list) else [new])
-    if (
-        current
-        and len(incoming) >= len(current)
-        and all(_same(old, sent) for old, sent in zip(current, incoming, strict=False))
-    ):
-        incoming = incoming[len(current) :]
-    return cast(list[AnyMessage], add_messages(list[Any](current), incoming))
-
-
-def _same(old: BaseMessage, sent: BaseMessage) -> bool:
-    return old.type == sent.type and old.text.strip() == sent.text.strip()
 
 
 class InputState(TypedDict):
