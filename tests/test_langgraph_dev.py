@@ -1,0 +1,109 @@
+"""The served graph end to end: `langgraph dev` on a free port, driven with langgraph-sdk.
+
+The providers are the shipped emulators (in this process); the server is a real
+`langgraph dev` subprocess started from the repo root, stopped by its pid at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_sync_client
+
+from llm_failover.testing import OllamaEmulator, OpenAIEmulator, quota
+from tests.conftest import FAKE_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tmp_path: Path) -> Iterator[str]:
+    """`langgraph dev --no-browser` with the providers pointed at the emulators."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGSMITH_TRACING": "false",
+        "LANGGRAPH_NO_VERSION_CHECK": "true",
+        "OPENAI_API_KEY": FAKE_KEY,
+        "OPENAI_BASE_URL": openai_emu.base_url,
+        "OLLAMA_BASE_URL": ollama_emu.base_url,
+    }
+    binary = Path(sys.executable).parent / "langgraph"
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [str(binary), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
+         "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail((tmp_path / "server.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_served_graph_fails_over_and_streams_the_event(
+    server: str, openai_emu: OpenAIEmulator
+) -> None:
+    """Healthy turn, quota turn, thread state, and a streamed run with the failover event."""
+    client = get_sync_client(url=server)
+    thread = client.threads.create()
+    turn: Any = {"messages": [{"role": "user", "content": "Konnichiwa"}]}
+    client.runs.wait(thread["thread_id"], "llm_failover", input=turn)
+    state = client.threads.get_state(thread["thread_id"])["values"]
+    assert (state["served_by"], state["degraded"]) == ("openai", False)
+
+    openai_emu.always(quota())
+    client.runs.wait(thread["thread_id"], "llm_failover", input=turn)
+    state = client.threads.get_state(thread["thread_id"])["values"]
+    assert state["served_by"] == "ollama"
+    assert [(a["provider"], a["error"]) for a in state["attempts"]] == [
+        ("openai", "insufficient_quota"),
+        ("ollama", None),
+    ]
+    assert len(state["messages"]) == 4
+
+    other = client.threads.create()
+    parts = list(
+        client.runs.stream(
+            other["thread_id"], "llm_failover", input=turn, stream_mode=["custom", "values"]
+        )
+    )
+    events = [p.data for p in parts if p.event == "custom"]
+    assert events == [
+        {"type": "failover", "from": "openai", "to": "ollama", "reason": "circuit_open"}
+    ]
+    assert len(openai_emu.requests) == 2  # the open circuit spared the primary
