@@ -1,9 +1,12 @@
-"""The embedded default checkpointer: SQLite, usable from sync and async callers alike.
+"""Checkpointers usable from sync and async callers alike: SQLite, or PostgreSQL.
 
-LangGraph's `SqliteSaver` is sync-only and `AsyncSqliteSaver` async-only; an app with a
-Flask route and a FastAPI route (or the drop-in model called both ways) needs one saver
-for both. `SqliteCheckpointer` runs the sync saver's methods in a worker thread for async
-callers: the same SQL, the same file, one connection guarded by the saver's own lock.
+LangGraph's `SqliteSaver` and `PostgresSaver` are sync-only and their `Async*` twins
+async-only; an app with a Flask route and a FastAPI route (or the drop-in model called
+both ways) needs one saver for both. These run the sync saver's methods in a worker
+thread for async callers: the same SQL, guarded by the saver's own lock.
+
+`open_checkpointer(url)` picks one from `LLM_FAILOVER_CHECKPOINT_URL`'s form:
+`postgresql://...` for several workers, a file path (or nothing) for embedded SQLite.
 """
 
 from __future__ import annotations
@@ -16,12 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+_SETUP_LOCK = 0x11F0_7A11  # any constant of our own, for pg_advisory_lock
 
 
-class SqliteCheckpointer(SqliteSaver):
-    """`SqliteSaver` whose async methods run the sync ones in a thread."""
+class _AsyncInThreads(BaseCheckpointSaver[Any]):
+    """Async methods that run the sync ones in a worker thread."""
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async `get_tuple`."""
@@ -65,6 +78,39 @@ class SqliteCheckpointer(SqliteSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         """Async `delete_thread`."""
         await asyncio.to_thread(self.delete_thread, thread_id)
+
+
+class SqliteCheckpointer(_AsyncInThreads, SqliteSaver):
+    """`SqliteSaver` whose async methods run the sync ones in a thread."""
+
+
+class PostgresCheckpointer(_AsyncInThreads, PostgresSaver):
+    """`PostgresSaver` (on a connection pool) whose async methods run in a thread."""
+
+
+def open_checkpointer(url: str | None, default: str = "llm-failover.sqlite") -> Any:
+    """A checkpointer for `url`: PostgreSQL for `postgresql://`, else a SQLite file."""
+    if url and url.startswith(("postgresql://", "postgres://")):
+        return open_postgres(url)
+    return open_sqlite(url or default)
+
+
+def open_postgres(url: str) -> PostgresCheckpointer:
+    """A checkpointer on PostgreSQL (tables created if missing), shared by many workers."""
+    pool: ConnectionPool[Any] = ConnectionPool(
+        url,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=True,
+    )
+    saver = PostgresCheckpointer(pool)
+    # Workers starting together would race to create the tables: one at a time.
+    with pool.connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        try:
+            saver.setup()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+    return saver
 
 
 def open_sqlite(path: str | Path) -> SqliteCheckpointer:

@@ -17,7 +17,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from llm_failover.chat_model import FailoverChatModel
-from llm_failover.checkpoint import open_sqlite
+from llm_failover.checkpoint import open_checkpointer
 from llm_failover.graph.builder import FailoverGraph, build_graph
 from llm_failover.graph.settings import ENV_NAMES
 
@@ -42,8 +42,9 @@ def create_chat_model(
     """A chat model that fails over like the graph (settings from the environment).
 
     Stateless unless `thread_id` is given; then the conversation is checkpointed in
-    `checkpointer`, by default the SQLite file `LLM_FAILOVER_CHECKPOINT_URL` names
-    (`./llm-failover.sqlite` when unset). `overrides` are `build_graph`'s keywords.
+    `checkpointer`, by default the one `LLM_FAILOVER_CHECKPOINT_URL` names: PostgreSQL
+    for `postgresql://...`, else a SQLite file (`./llm-failover.sqlite` when unset).
+    `overrides` are `build_graph`'s keywords.
     """
     saver = None
     if thread_id is not None:
@@ -74,8 +75,8 @@ def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) ->
 
 
 def _default_saver() -> BaseCheckpointSaver[Any]:
-    path = os.environ.get("LLM_FAILOVER_CHECKPOINT_URL") or DEFAULT_SQLITE
+    url = os.environ.get("LLM_FAILOVER_CHECKPOINT_URL") or DEFAULT_SQLITE
     with _lock:
-        if path not in _savers:
-            _savers[path] = open_sqlite(path)
-        return _savers[path]
+        if url not in _savers:
+            _savers[url] = open_checkpointer(url)
+        return _savers[url]
