@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import HumanMessage
 
 from llm_failover import metrics
@@ -53,3 +55,40 @@ def test_prometheus_text(make_graph: MakeGraph, openai_emu: OpenAIEmulator) -> N
         'llm_failover_failovers_total{from_provider="openai",reason="insufficient_quota",'
         'to_provider="ollama"}' in text
     )
+
+
+class _Runs(BaseCallbackHandler):
+    """Collects the chat-model runs a tracer would see."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, list[str], dict[str, Any]]] = []
+        self.events: list[tuple[str, Any]] = []
+        self.errors = 0
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        name = kwargs.get("name") or ""
+        self.started.append((name, kwargs.get("tags") or [], kwargs.get("metadata") or {}))
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.errors += 1
+
+    def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:
+        self.events.append((name, data))
+
+
+def test_every_attempt_is_visible_in_traces(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator
+) -> None:
+    """Each attempt is a named, tagged model run with provider metadata; the failover an event."""
+    runs = _Runs()
+    openai_emu.script(quota())
+    make_graph().invoke({"messages": [HumanMessage("hi")]}, {"callbacks": [runs]})
+    assert [name for name, _, _ in runs.started] == ["openai attempt 1", "ollama attempt 2"]
+    tags, meta = runs.started[1][1], runs.started[1][2]
+    assert "llm_failover:ollama" in tags
+    assert (meta["llm_failover_provider"], meta["llm_failover_attempt"]) == ("ollama", 2)
+    assert runs.errors == 1  # the primary's run ended in its error
+    assert runs.events == [
+        ("failover", {"type": "failover", "from": "openai", "to": "ollama",
+                      "reason": "insufficient_quota"})
+    ]  # fmt: skip

@@ -26,7 +26,7 @@ from llm_failover.graph.state import Attempt, State
 from llm_failover.health.circuit import Admission, Circuit, after_failure, after_success, ttl
 from llm_failover.health.store import Transition
 from llm_failover.nodes.fit import fit
-from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options
+from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options, trace_config
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,8 +114,11 @@ class Call:
         if self._done or self.model is None:
             return None
         self._done, self._started = True, time.perf_counter()
-        return bind_options(self.model, self.context, tools=not self.tools_dropped,
+        call = bind_options(self.model, self.context, tools=not self.tools_dropped,
                             timeout=self.deadline())  # fmt: skip
+        spec, number = self.link.spec, len(self.earlier) + 1
+        return call.with_config(trace_config(spec.provider, spec.model, spec.node, number,
+                                             retry=self.retry, probe=self.probing))  # fmt: skip
 
     def take(self, outcome: tuple[str, Any]) -> None:
         """Record what the call gave; raise what must not fail over."""

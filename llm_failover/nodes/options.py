@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 
@@ -58,3 +58,25 @@ def _seconds(model: ChatOpenAI) -> float:
     """The client's own timeout in seconds (it may be a number, a tuple or None)."""
     timeout = model.request_timeout
     return float(timeout) if isinstance(timeout, int | float) else float("inf")
+
+
+def trace_config(
+    provider: str, model: str, node: str, number: int, *, retry: bool, probe: bool
+) -> RunnableConfig:
+    """Run name, tags and metadata that show each attempt in traces (LangSmith too).
+
+    The attempt's outcome is in the trace as the model run's error, and a failover as the
+    `failover` custom event with its error kind.
+    """
+    return {
+        "run_name": f"{node} attempt {number}",
+        "tags": ["llm_failover", f"llm_failover:{provider}"],
+        "metadata": {
+            "llm_failover_provider": provider,
+            "llm_failover_model": model,
+            "llm_failover_node": node,
+            "llm_failover_attempt": number,
+            "llm_failover_retry": retry,
+            "llm_failover_probe": probe,
+        },
+    }
