@@ -22,7 +22,6 @@ from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
-    CallbackManager,
     CallbackManagerForLLMRun,
     adispatch_custom_event,
     dispatch_custom_event,
@@ -103,7 +102,7 @@ class FailoverChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        inputs, config, context = self._run(messages, stop, kwargs, isolate=False)
+        inputs, config, context = self._run(messages, stop, kwargs)
         return _result(self.graph.invoke(inputs, config, context=context))
 
     async def _agenerate(
@@ -113,7 +112,7 @@ class FailoverChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        inputs, config, context = self._run(messages, stop, kwargs, isolate=False)
+        inputs, config, context = self._run(messages, stop, kwargs)
         return _result(await self.graph.ainvoke(inputs, config, context=context))
 
     def _stream(
@@ -123,7 +122,7 @@ class FailoverChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        inputs, config, context = self._run(messages, stop, kwargs, isolate=True)
+        inputs, config, context = self._run(messages, stop, kwargs)
         announce = has_parent()
         # A context of its own: the caller's callbacks (an app's astream_events) must see
         # our chunks only, not the providers' tokens as well.
@@ -149,7 +148,7 @@ class FailoverChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        inputs, config, context = self._run(messages, stop, kwargs, isolate=True)
+        inputs, config, context = self._run(messages, stop, kwargs)
         announce = has_parent()
         isolated = contextvars.Context()  # see _stream
         parts = isolated.run(
@@ -170,7 +169,7 @@ class FailoverChatModel(BaseChatModel):
             yield final
 
     def _run(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Any, *, isolate: bool
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Any
     ) -> tuple[dict[str, Any], RunnableConfig, Context]:
         """The graph's input, config and per-call options for one call."""
         context = Context(
@@ -183,10 +182,6 @@ class FailoverChatModel(BaseChatModel):
         # that graph's subgraph (its checkpointer, its stream), not as a model call.
         thread = {"thread_id": self.thread_id} if self.thread_id else {}
         config: RunnableConfig = {"run_name": "llm_failover", "configurable": thread}
-        if isolate:
-            # Our own chunks are the token events; the providers' would count twice. An
-            # empty list would be ignored and the caller's handlers inherited again.
-            config["callbacks"] = CallbackManager(handlers=[])
         return {"messages": messages}, config, context
 
 

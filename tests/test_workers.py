@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY
@@ -93,7 +94,7 @@ def test_two_workers_share_one_thread_and_what_they_learn(
         for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")  # a clean database each run
         conn.execute("DROP TABLE IF EXISTS checkpoint_migrations")
-    redis_client = __import__("redis").Redis.from_url(redis_url)
+    redis_client = redis.Redis.from_url(redis_url)
     for key in redis_client.scan_iter("llm-failover:circuit:*"):
         redis_client.delete(key)
     env = {
