@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 _SETUP_LOCK = 0x11F0_7A11  # any constant of our own, for pg_advisory_lock
+_TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 
 
 class _AsyncInThreads(BaseCheckpointSaver[Any]):
@@ -103,9 +105,13 @@ def open_postgres(url: str) -> PostgresCheckpointer:
         open=True,
     )
     saver = PostgresCheckpointer(pool)
-    # Workers starting together would race to create the tables: one at a time.
+    # Workers starting together would race to create the tables: one at a time. Poll
+    # with pg_try_advisory_lock rather than wait inside pg_advisory_lock: the setup runs
+    # CREATE INDEX CONCURRENTLY, which waits for every open query, a blocked lock wait
+    # included, and the two would wait for each other for ever.
     with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        while not conn.execute(_TRY_LOCK, (_SETUP_LOCK,)).fetchone()["locked"]:
+            time.sleep(0.05)
         try:
             saver.setup()
         finally:
