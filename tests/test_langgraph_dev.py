@@ -6,6 +6,7 @@ The providers are the shipped emulators (in this process); the server is a real
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -46,12 +47,19 @@ def server(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tmp_path: Pat
         "OPENAI_BASE_URL": openai_emu.base_url,
         "OLLAMA_BASE_URL": ollama_emu.base_url,
     }
+    # The server keeps its threads in ./.langgraph_api: run it in a fresh directory, with
+    # the repo's langgraph.json, its paths made absolute.
+    spec = json.loads((ROOT / "langgraph.json").read_text())
+    spec["dependencies"] = [str(ROOT / d) for d in spec["dependencies"]]
+    spec["graphs"] = {name: str(ROOT / path) for name, path in spec["graphs"].items()}
+    spec["env"] = str(ROOT / spec["env"])
+    (tmp_path / "langgraph.json").write_text(json.dumps(spec))
     binary = Path(sys.executable).parent / "langgraph"
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [str(binary), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
          "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -107,3 +115,15 @@ def test_served_graph_fails_over_and_streams_the_event(
         {"type": "failover", "from": "openai", "to": "ollama", "reason": "circuit_open"}
     ]
     assert len(openai_emu.requests) == 2  # the open circuit spared the primary
+
+    # Studio's per-run settings arrive as the run's context: this run skips Ollama.
+    studio = client.threads.create()
+    settings = {"providers": ["openai", "mock"], "models": {"openai": "gpt-4.1"}}
+    client.runs.wait(studio["thread_id"], "llm_failover", input=turn, context=settings)
+    state = client.threads.get_state(studio["thread_id"])["values"]
+    assert [(a["node"], a["model"], a["error"]) for a in state["attempts"]] == [
+        ("openai", "gpt-4.1", "insufficient_quota"),
+        ("mock", "mock", None),
+    ]
+    assert state["degraded"] is True
+    assert openai_emu.requests[-1].model == "gpt-4.1"

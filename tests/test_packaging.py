@@ -35,7 +35,7 @@ def test_langgraph_json_loads_the_graph(monkeypatch: pytest.MonkeyPatch) -> None
     graph = getattr(module, attribute)
     assert isinstance(graph, CompiledStateGraph)
     assert graph.checkpointer is None
-    assert set(graph.nodes) == {"__start__", "openai", "ollama", "mock"}
+    assert set(graph.nodes) == {"__start__", "openai", "ollama", "mock", "all_failed"}
 
 
 def test_public_names() -> None:

@@ -14,9 +14,8 @@ checkpoint by then.
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -24,17 +23,16 @@ from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from llm_failover.clock import SYSTEM_CLOCK, Clock
-from llm_failover.graph.context import Context
-from llm_failover.graph.routing import after_attempt, first_node
-from llm_failover.graph.settings import Settings, load_settings
+from llm_failover.graph.context import Context, context_of
+from llm_failover.graph.routing import GIVE_UP, after_attempt, first_node
+from llm_failover.graph.run import Plan
+from llm_failover.graph.settings import load_settings
 from llm_failover.graph.state import InputState, State
-from llm_failover.health.circuit import circuit_key
 from llm_failover.health.store import CircuitStore, make_store
 from llm_failover.nodes import Link, give_up_node, node_for
-
-GIVE_UP = "all_failed"
 
 FailoverGraph = CompiledStateGraph[State, Context, InputState, State]
 
@@ -56,26 +54,32 @@ def build_graph(
     `LLM_FAILOVER_REDIS_URL` is set).
     """
     settings = load_settings(os.environ, **overrides)
-    keys = _circuit_keys(settings)
-    unknown = sorted(set(models or {}) - set(keys))
+    plan = Plan(settings)
+    nodes = list(plan.default.route)
+    unknown = sorted(set(models or {}) - set(nodes))
     if unknown:
-        raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {list(keys)}")
+        raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {nodes}")
     store = circuit_store or make_store(settings.redis_url)
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=State
     )
+    secrets = (settings.openai_api_key.get_secret_value(),) if settings.openai_api_key else ()
     for index, spec in enumerate(settings.chain):
-        link = Link(spec=spec, chain=tuple(keys), keys=keys, policy=settings.policy,
-                    clock=clock, timeout=settings.timeout, secrets=_secrets(settings))  # fmt: skip
+        link = Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock, secrets=secrets)
         builder.add_node(spec.node, node_for(link, settings, store, (models or {}).get(spec.node)))
-        _route_after(builder, settings, index)
-    if settings.chain[-1].provider != "mock":
-        builder.add_node(GIVE_UP, give_up_node())
+        if spec.provider == "mock":
+            builder.add_edge(spec.node, END)  # the mock cannot fail
+        else:
+            builder.add_conditional_edges(spec.node, _router(plan, spec.node),
+                                          _targets(spec.node, nodes[index + 1 :]))  # fmt: skip
+    # A run may leave the mock out (context providers), and then end here like a chain
+    # built without it.
+    builder.add_node(GIVE_UP, give_up_node())
 
-    def entry(state: State) -> str:
-        return first_node(state, keys=keys, now=clock.now())
+    def entry(state: State, runtime: Runtime[Context]) -> str:
+        return first_node(state, run=plan.resolve(context_of(runtime.context)), now=clock.now())
 
-    builder.add_conditional_edges(START, entry, list(keys))
+    builder.add_conditional_edges(START, entry, nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     if checkpointer is None:
         return graph
@@ -84,32 +88,18 @@ def build_graph(
     return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
 
 
-def _route_after(builder: StateGraph[Any, Any, Any, Any], settings: Settings, index: int) -> None:
-    """The edge after a provider: end, retry itself once, or the next provider."""
-    chain = settings.chain
-    node = chain[index].node
-    if chain[index].provider == "mock":
-        builder.add_edge(node, END)  # the mock cannot fail
-        return
-    target = chain[index + 1].node if index + 1 < len(chain) else GIVE_UP
-    router = functools.partial(after_attempt, on_failure=target, policy=settings.policy)
-    builder.add_conditional_edges(node, router, [node, target, END])
+def _router(plan: Plan, node: str) -> Any:
+    """The edge after a provider: end, retry itself once, or the run's next provider."""
+
+    def route(state: State, runtime: Runtime[Context]) -> str:
+        run = plan.resolve(context_of(runtime.context))
+        target = after_attempt(state, node=node, run=run)
+        return {END: "answered", node: "retry"}.get(target, target)
+
+    route.__name__ = f"after_{node}"
+    return route
 
 
-def _circuit_keys(settings: Settings) -> dict[str, str]:
-    """Each node's circuit key, in chain order; the mock has none."""
-    keys: dict[str, str] = {}
-    for spec in settings.chain:
-        if spec.provider == "openai":
-            secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-            keys[spec.node] = circuit_key("openai", settings.openai_base_url, spec.model, secret)
-        elif spec.provider == "ollama":
-            keys[spec.node] = circuit_key("ollama", settings.ollama_base_url, spec.model, None)
-        else:
-            keys[spec.node] = ""
-    return keys
-
-
-def _secrets(settings: Settings) -> tuple[str, ...]:
-    key = settings.openai_api_key
-    return (key.get_secret_value(),) if key else ()
+def _targets(node: str, later: list[str]) -> dict[Hashable, str]:
+    """Where a provider's edge may lead; the labels name the edges in Studio's drawing."""
+    return {"answered": END, "retry": node, **{n: n for n in later}, GIVE_UP: GIVE_UP}

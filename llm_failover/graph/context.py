@@ -1,9 +1,15 @@
-"""Per-run options: what the caller asks of the model on this call, not on every call.
+"""Per-run options: what the caller asks of this run, not of every run.
 
-Passed as `graph.invoke(..., context=Context(...))` (or a dict); the drop-in chat model
-fills it from `bind_tools`, `temperature` and `stop`. Every provider node translates it
-to its own client's parameters, so tools reach every provider that accepts them. It is
-never checkpointed: it belongs to the call.
+Passed as `graph.invoke(..., context=Context(...))` (or a dict, as LangGraph Studio and
+the server send it). Two kinds of field:
+
+- call options (tools, tool choice, temperature, stop), which the drop-in chat model fills
+  from `bind_tools`, `temperature` and `stop`, and every provider node translates to its
+  own client's parameters;
+- run settings (providers, models, timeout, failure policy), which replace the graph's
+  own settings for this run only, e.g. from Studio's form; `graph/run.py` validates them.
+
+Every field defaults to None: the graph's settings. A context is never checkpointed.
 """
 
 from __future__ import annotations
@@ -12,24 +18,64 @@ import dataclasses
 from typing import Any
 
 
+def _option(description: str) -> Any:
+    return dataclasses.field(default=None, metadata={"description": description})
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Context:
-    """Options for the model calls of one run."""
+    """Options and settings for one run; None everywhere means the graph's own."""
 
-    tools: list[dict[str, Any]] | None = dataclasses.field(
-        default=None,
-        metadata={"description": "Tools offered to the model, in OpenAI's function format."},
+    tools: list[dict[str, Any]] | None = _option(
+        "Tools offered to the model, in OpenAI's function format."
     )
-    tool_choice: str | dict[str, Any] | None = dataclasses.field(
-        default=None,
-        metadata={"description": "'auto', 'any'/'required', or a tool name to force."},
+    tool_choice: str | dict[str, Any] | None = _option(
+        "'auto', 'any'/'required', or a tool name to force."
     )
-    temperature: float | None = dataclasses.field(
-        default=None, metadata={"description": "Sampling temperature; None: the provider's."}
+    temperature: float | None = _option("Sampling temperature; empty: the provider's.")
+    stop: list[str] | None = _option("Stop sequences.")
+    providers: list[str] | None = _option(
+        "The providers this run may call, in the graph's chain order, by provider or node "
+        'name: ["ollama", "mock"] skips OpenAI; without the mock a run whose providers all '
+        "fail ends in all_failed. Empty: the whole chain (LLM_PROVIDER, LLM_FALLBACK_PROVIDER)."
     )
-    stop: list[str] | None = dataclasses.field(
-        default=None, metadata={"description": "Stop sequences."}
+    models: dict[str, str] | None = _option(
+        'The model per provider or node for this run, e.g. {"openai": "gpt-4.1-nano", '
+        '"ollama": "llama3.2"}. Each model has its own circuit. Empty: LLM_MODEL and '
+        "LLM_FALLBACK_MODEL."
     )
+    timeout: float | None = _option(
+        "Seconds allowed per provider call. Empty: LLM_FAILOVER_TIMEOUT (30)."
+    )
+    quota_cooldown: float | None = _option(
+        "Seconds a provider's circuit stays open after insufficient_quota; 0: no circuit. "
+        "Empty: LLM_FAILOVER_QUOTA_COOLDOWN (300)."
+    )
+    retry_budget: float | None = _option(
+        "The longest Retry-After waited out (once) before retrying a rate-limited provider; "
+        "a longer one fails over at once. Empty: LLM_FAILOVER_RETRY_BUDGET (5)."
+    )
+    rate_limit_cooldown: float | None = _option(
+        "Circuit cooldown after a 429 without Retry-After. "
+        "Empty: LLM_FAILOVER_RATE_LIMIT_COOLDOWN (30)."
+    )
+    failure_threshold: int | None = _option(
+        "Consecutive 5xx, timeout, connection, auth or not-found failures that open a "
+        "circuit. Empty: LLM_FAILOVER_FAILURE_THRESHOLD (3)."
+    )
+    failure_cooldown: float | None = _option(
+        "Seconds a circuit stays open after the failure threshold. "
+        "Empty: LLM_FAILOVER_FAILURE_COOLDOWN (30)."
+    )
+    turn_budget: float | None = _option(
+        "Seconds of calls and waits one turn may spend before only the mock is left. "
+        "Empty: LLM_FAILOVER_TURN_BUDGET (60)."
+    )
+
+
+FIELDS = frozenset(field.name for field in dataclasses.fields(Context))
+# The fields that change the graph's settings for a run (see `run.Plan.resolve`).
+SETTINGS = tuple(sorted(FIELDS - {"tools", "tool_choice", "temperature", "stop"}))
 
 
 def context_of(value: Any) -> Context:
@@ -39,5 +85,4 @@ def context_of(value: Any) -> Context:
     if isinstance(value, Context):
         return value
     # A server may pass a context dict with keys of its own: take ours, ignore the rest.
-    known = {field.name for field in dataclasses.fields(Context)}
-    return Context(**{k: v for k, v in dict(value).items() if k in known})
+    return Context(**{k: v for k, v in dict(value).items() if k in FIELDS})

@@ -43,11 +43,16 @@ POLICY_ENV: Mapping[str, str] = {
 }
 
 
-def load_policy(raw: Mapping[str, Any]) -> Policy:
-    """Build the policy from raw values (None = default), refusing malformed numbers."""
-    default = Policy()
+def load_policy(
+    raw: Mapping[str, Any], *, base: Policy | None = None, names: Mapping[str, str] = POLICY_ENV
+) -> Policy:
+    """`base` (the defaults) with the values in `raw` that are not None, validated.
+
+    A malformed value is refused with its setting's name from `names`: the environment
+    variable when the graph is built, the context field when a run overrides it.
+    """
     values: dict[str, Any] = {}
-    for key, setting in POLICY_ENV.items():
+    for key, setting in names.items():
         if raw.get(key) is None:
             continue
         if key == "failure_threshold":
@@ -55,7 +60,7 @@ def load_policy(raw: Mapping[str, Any]) -> Policy:
         else:
             # Only the quota cooldown may be 0 (no circuit); a zero budget is a typo.
             values[key] = seconds(raw[key], setting, zero_ok=key == "quota_cooldown")
-    return dataclasses.replace(default, **values)
+    return dataclasses.replace(base or Policy(), **values)
 
 
 def seconds(value: Any, setting: str, *, zero_ok: bool = False) -> float:

@@ -3,17 +3,21 @@
 They read what the provider nodes recorded (`attempts`, `sticky`), never an exception
 object, so a run resumed from a checkpoint routes exactly as the original would have.
 `should_retry` is also read by the provider node, so that the circuit and the route never
-disagree about whether a rate-limited provider gets its one retry.
+disagree about whether a rate-limited provider gets its one retry. The run's settings
+(`run.Run`: which providers, which policy) come from the run's context, never from state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from langgraph.graph import END
 
 from llm_failover.graph.policy import Policy
+from llm_failover.graph.run import Run
 from llm_failover.graph.state import Attempt, State
+
+GIVE_UP = "all_failed"
 
 
 def spent(attempts: Sequence[Attempt]) -> float:
@@ -34,22 +38,23 @@ def should_retry(attempts: Sequence[Attempt], policy: Policy) -> bool:
     return spent(attempts) + wait < policy.turn_budget
 
 
-def after_attempt(state: State, *, on_failure: str, policy: Policy) -> str:
-    """End the turn if the last attempt answered; retry it once; else go to `on_failure`."""
+def after_attempt(state: State, *, node: str, run: Run) -> str:
+    """End the turn if `node` answered; retry it once; else the run's next provider."""
     attempts = state.get("attempts") or []
     if attempts and attempts[-1]["ok"]:
         return END
-    if should_retry(attempts, policy):
-        return attempts[-1]["node"]
-    return on_failure
+    if should_retry(attempts, run.policy):
+        return node
+    later = run.route[run.route.index(node) + 1 :] if node in run.route else ()
+    return later[0] if later else GIVE_UP
 
 
-def first_node(state: State, *, keys: Mapping[str, str], now: float) -> str:
-    """The first node of the chain (`keys`, in order) this thread does not skip."""
+def first_node(state: State, *, run: Run, now: float) -> str:
+    """The first node of the run's route this thread does not know to be down."""
     sticky = state.get("sticky")
     skip = sticky["skip"] if sticky else {}
-    for node, key in keys.items():
+    for node in run.route:
         entry = skip.get(node)
-        if entry is None or entry["until"] <= now or entry.get("key") != key:
+        if entry is None or entry["until"] <= now or entry.get("key") != run.keys[node]:
             return node
-    return list(keys)[-1]
+    return run.route[-1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -19,8 +18,8 @@ from langchain_core.messages import BaseMessage
 from llm_failover.clock import Clock
 from llm_failover.errors import ErrorKind, Failure, classify, fails_over
 from llm_failover.graph.context import Context
-from llm_failover.graph.policy import Policy
 from llm_failover.graph.routing import should_retry, spent
+from llm_failover.graph.run import Plan, Run
 from llm_failover.graph.settings import ProviderSpec
 from llm_failover.graph.state import Attempt, State
 from llm_failover.health.circuit import Admission, Circuit, after_failure, after_success, ttl
@@ -35,20 +34,12 @@ class Link:
 
     spec: ProviderSpec
     chain: tuple[str, ...]
-    """Node names in chain order; the first is the primary."""
-    keys: Mapping[str, str]
-    """Each node's circuit key (provider, URL, model, key hash); "" for the mock."""
-    policy: Policy
+    """The graph's node names in chain order; the first is the primary."""
+    plan: Plan
+    """The graph's settings, and how a run's context changes them."""
     clock: Clock
-    timeout: float
-    """Seconds allowed per call; also how long a half-open probe claim lasts."""
     secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     """Configured API keys, masked out of error details whatever their shape."""
-
-    @property
-    def key(self) -> str:
-        """The circuit key of the node this link belongs to."""
-        return self.keys[self.spec.node]
 
 
 def failure(kind: ErrorKind, detail: str) -> Failure:
@@ -67,6 +58,10 @@ class Call:
         self, link: Link, state: State, model: BaseChatModel | None, context: Context, step: int
     ) -> None:
         self.link, self.state, self.model, self.context = link, state, model, context
+        self.run: Run = link.plan.resolve(context)
+        self.key = self.run.keys[link.spec.node]
+        """This run's circuit key for the node ("" for the mock)."""
+        self.model_name = self.run.models[link.spec.node]
         history: list[BaseMessage] = list(state["messages"])
         self.turn = str(history[-1].id) if history else ""
         self.messages, self.trimmed = fit(history, link.spec.context_tokens)
@@ -90,34 +85,35 @@ class Call:
         if decision == "skip" and record is not None:
             reason = f"circuit open after {record['reason']}; no request made"
             self.failure = failure("circuit_open", reason)
-        elif self.link.key and self.budget_left() <= 0:
-            budget = self.link.policy.turn_budget
+        elif self.key and self.budget_left() <= 0:
+            budget = self.run.policy.turn_budget
             self.failure = failure("timeout", f"turn budget of {budget:g}s spent; no request made")
         self.requested = self.failure is None
         return self.requested
 
     def budget_left(self) -> float:
         """Seconds this turn may still spend, after the wait about to be made."""
-        return self.link.policy.turn_budget - spent(self.earlier) - self.wait
+        return self.run.policy.turn_budget - spent(self.earlier) - self.wait
 
     def deadline(self) -> float | None:
         """How long the call may take: the timeout, or less when the turn budget is low.
 
         None for the mock: the last resort is never cut short.
         """
-        if not self.link.key:
+        if not self.key:
             return None
-        return max(min(self.link.timeout, self.budget_left()), 0.001)
+        return max(min(self.run.timeout, self.budget_left()), 0.001)
 
     def prepare(self) -> ModelCall | None:
         """The model with this call's options bound, or None once the attempt is over."""
         if self._done or self.model is None:
             return None
         self._done, self._started = True, time.perf_counter()
-        call = bind_options(self.model, self.context, tools=not self.tools_dropped,
-                            timeout=self.deadline())  # fmt: skip
         spec, number = self.link.spec, len(self.earlier) + 1
-        return call.with_config(trace_config(spec.provider, spec.model, spec.node, number,
+        other = self.model_name if self.model_name != spec.model else None
+        call = bind_options(self.model, self.context, tools=not self.tools_dropped,
+                            timeout=self.deadline(), name=other)  # fmt: skip
+        return call.with_config(trace_config(spec.provider, self.model_name, spec.node, number,
                                              retry=self.retry, probe=self.probing))  # fmt: skip
 
     def take(self, outcome: tuple[str, Any]) -> None:
@@ -154,7 +150,7 @@ class Call:
         lost = self.failure
         return {
             "provider": self.link.spec.provider,
-            "model": self.link.spec.model,
+            "model": self.model_name,
             "node": self.link.spec.node,
             "ok": lost is None,
             "error": lost["kind"] if lost else None,
@@ -173,12 +169,12 @@ class Call:
 
     def transition(self, attempt: Attempt) -> Transition | None:
         """How the circuit changes (None: no news, e.g. no request or a retry to come)."""
-        if not self.link.key or not self.requested:
+        if not self.key or not self.requested:
             return None
-        if should_retry([*self.earlier, attempt], self.link.policy):
+        if should_retry([*self.earlier, attempt], self.run.policy):
             return None  # the verdict waits for the retry (a probe keeps its claim)
         policy, now, lost, probing = (
-            self.link.policy,
+            self.run.policy,
             self.link.clock.now(),
             self.failure,
             self.probing,

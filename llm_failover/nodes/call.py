@@ -17,7 +17,7 @@ from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebu
 from langgraph.runtime import Runtime
 
 from llm_failover.errors import AllProvidersFailed
-from llm_failover.graph.context import context_of
+from llm_failover.graph.context import Context, context_of
 from llm_failover.graph.state import State
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_attempt, observe_failover
@@ -42,11 +42,11 @@ def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) ->
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":
-                result = store.admit(link.key, op[1], op[2])
+                result = store.admit(op[1], op[2], op[3])
             elif op[0] == "update":
-                result = store.update(link.key, op[1], op[2])
+                result = store.update(op[1], op[2], op[3])
             elif op[0] == "release":
-                store.release(link.key)
+                store.release(op[1])
             elif op[0] == "sleep":
                 link.clock.sleep(op[1])
             elif op[0] == "announce":
@@ -70,11 +70,11 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":
-                result = await store.aadmit(link.key, op[1], op[2])
+                result = await store.aadmit(op[1], op[2], op[3])
             elif op[0] == "update":
-                result = await store.aupdate(link.key, op[1], op[2])
+                result = await store.aupdate(op[1], op[2], op[3])
             elif op[0] == "release":
-                await store.arelease(link.key)
+                await store.arelease(op[1])
             elif op[0] == "sleep":
                 await link.clock.asleep(op[1])
             elif op[0] == "announce":
@@ -88,9 +88,10 @@ def provider_node(link: Link, model: BaseChatModel | None, store: CircuitStore) 
     """A graph node that asks `model` to answer (None: not configured, never called)."""
 
     def steps(state: State, runtime: Runtime[Any], config: RunnableConfig) -> Steps:
+        context = context_of(runtime.context)
         if model is None:
-            return _not_configured(link, state, _step(config))
-        return attempt_steps(link, state, model, context_of(runtime.context), _step(config))
+            return _not_configured(link, state, context, _step(config))
+        return attempt_steps(link, state, model, context, _step(config))
 
     def call(state: State, runtime: Runtime[Any], config: RunnableConfig) -> dict[str, Any]:
         return dict(run(steps(state, runtime, config), link, store, runtime))
@@ -101,8 +102,8 @@ def provider_node(link: Link, model: BaseChatModel | None, store: CircuitStore) 
     return RunnableCallable(call, acall, name=link.spec.node, trace=False)
 
 
-def _not_configured(link: Link, state: State, step: int) -> Steps:
-    call = Call(link, state, None, context_of(None), step)
+def _not_configured(link: Link, state: State, context: Context, step: int) -> Steps:
+    call = Call(link, state, None, context, step)
     if event := call.failover_event():
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)

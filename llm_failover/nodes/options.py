@@ -24,12 +24,19 @@ NO_TOOL_SUPPORT = "does not support tools"
 
 
 def bind_options(
-    model: BaseChatModel, context: Context, *, tools: bool = True, timeout: float | None = None
+    model: BaseChatModel,
+    context: Context,
+    *,
+    tools: bool = True,
+    timeout: float | None = None,
+    name: str | None = None,
 ) -> ModelCall:
     """`model` with this call's options bound, in the spelling its client understands.
 
-    `timeout` caps the request when the turn budget is nearly spent: OpenAI's client
-    takes it per request; Ollama's cannot, and is bounded by its own client timeout.
+    `timeout` is the run's per-call limit, lowered when the turn budget is nearly spent:
+    OpenAI's client takes it per request; Ollama's cannot, and is bounded by its own client
+    timeout. `name` is the run's model when it is not the client's own; both clients take
+    it per request, so one client serves every model a run may ask for.
     """
     call: ModelCall = model
     if tools and context.tools:
@@ -39,8 +46,8 @@ def bind_options(
             # Clients take OpenAI's dict form too, though BaseChatModel types only str.
             choice: Any = context.tool_choice
             call = model.bind_tools(context.tools, tool_choice=choice)
-    extra: dict[str, Any] = {}
-    if timeout is not None and isinstance(model, ChatOpenAI) and timeout < _seconds(model):
+    extra: dict[str, Any] = {"model": name} if name else {}
+    if timeout is not None and isinstance(model, ChatOpenAI) and timeout != _seconds(model):
         extra["timeout"] = timeout
     if context.stop:
         extra["stop"] = context.stop

@@ -1,7 +1,8 @@
 """The provider node's procedure, written once, free of I/O.
 
 `attempt_steps` is a generator that yields each piece of I/O it needs as a small tuple
-("announce", "admit", "sleep", "call", "update", "release") and receives the result.
+("announce", "admit", "sleep", "call", "update", "release"; the circuit ones name the
+run's circuit key) and receives the result.
 The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke`,
 `sleep` or `asleep`, the store's sync or async methods: that is their only difference.
 """
@@ -32,8 +33,9 @@ def attempt_steps(
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
     admitted: tuple[Admission, Circuit | None] = ("call", None)
-    if link.key and not call.retry:  # a granted retry was admitted with its first call
-        admitted = yield ("admit", call.now, link.timeout + link.policy.retry_budget)
+    if call.key and not call.retry:  # a granted retry was admitted with its first call
+        claim = call.run.timeout + call.run.policy.retry_budget  # how long a probe may take
+        admitted = yield ("admit", call.key, call.now, claim)
     if call.admit(*admitted):
         try:
             if call.wait:
@@ -42,11 +44,11 @@ def attempt_steps(
                 call.take((yield ("call", runnable, call.messages, call.deadline())))
         except Exception:  # not GeneratorExit or cancellation: the claim's TTL covers those
             if call.probing:
-                yield ("release",)  # a raised error says nothing about health
+                yield ("release", call.key)  # a raised error says nothing about health
             raise
     attempt = call.finish()
     if (transition := call.transition(attempt)) is not None:
-        record: Circuit | None = yield ("update", link.clock.now(), transition)
+        record: Circuit | None = yield ("update", call.key, link.clock.now(), transition)
         attempt["open_until"] = record["open_until"] if record else None
     elif not call.requested and admitted[1] is not None:
         attempt["open_until"] = admitted[1]["open_until"]
@@ -75,18 +77,18 @@ def sticky(call: Call, attempt: Attempt) -> Sticky | None:
     Each entry carries the circuit key it was learned for, so a node whose upstream has
     changed since (a new API key, another URL) is not skipped for the old one's failure.
     """
-    link, now = call.link, call.now
+    link, now, keys = call.link, call.now, call.run.keys
     old = call.state.get("sticky")
     skip: dict[str, Skip] = {
         node: entry
         for node, entry in (old["skip"] if old else {}).items()
-        if entry["until"] > now and entry.get("key") == link.keys.get(node)
+        if entry["until"] > now and entry.get("key") == keys.get(node)
     }
     for failed in call.earlier:
         until = failed["open_until"]
         if until is not None and until > now:
             skip[failed["node"]] = {"until": until, "reason": failed["error"] or "",
-                                    "key": link.keys[failed["node"]]}  # fmt: skip
+                                    "key": keys[failed["node"]]}  # fmt: skip
     skip.pop(attempt["node"], None)
     if attempt["node"] == link.chain[0] or not skip:
         return None
