@@ -30,6 +30,10 @@ class Context:
     stop: list[str] | None = dataclasses.field(
         default=None, metadata={"description": "Stop sequences."}
     )
+    response_format: dict[str, Any] | None = dataclasses.field(
+        default=None,
+        metadata={"description": "JSON output, in OpenAI's response_format spelling."},
+    )
 
 
 def context_of(value: Any) -> Context:
