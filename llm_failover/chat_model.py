@@ -5,12 +5,15 @@ For apps whose code expects a chat model (`ModelFactory.create_chat_model(...)`,
 `with_structured_output` work as with any LangChain chat model, and each answer carries
 `response_metadata["failover"]`.
 
-`invoke`/`ainvoke` return the graph's final answer and never stream themselves: the
-providers' own token events reach the caller's callbacks (so `astream_events` in an app's
-graph shows them, with the `failover` custom event), and the returned message can never
-be the sum of a failed primary's partial text and the backup's answer. An explicit
-`stream`/`astream` yields the tokens itself, with a chunk carrying
-`response_metadata["failover_events"]` at each failover.
+The caller's callbacks see one chat-model run per call, this model's: the providers'
+own runs happen inside the graph, apart from them, so nothing is counted twice (tokens,
+usage, `on_chat_model_start`). Under a caller that shows tokens as they come
+(`astream_events`, `stream_mode="messages"`), `invoke`/`ainvoke` relay the providers'
+tokens as this run's, with the `failover` custom event, yet return the graph's final
+answer, never the sum of a failed primary's partial text and the backup's answer. An
+explicit `stream`/`astream` yields the tokens itself, with a chunk carrying
+`response_metadata["failover_events"]` at each failover. A run starts named for the
+chain and ends naming the provider and model that answered (see `chat_stream.answered`).
 """
 
 from __future__ import annotations
@@ -20,20 +23,17 @@ import contextvars
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import (
-    AsyncCallbackManagerForLLMRun,
-    CallbackManagerForLLMRun,
-    adispatch_custom_event,
-    dispatch_custom_event,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from llm_failover.chat_stream import STREAM_MODES, final_chunk, has_parent, stream_chunk
+from llm_failover.chat_stream import answered, arelay, relay
+from llm_failover.chat_structured import JSON_METHODS, json_output
 from llm_failover.graph.context import Context
 
 
@@ -50,6 +50,8 @@ class FailoverChatModel(BaseChatModel):
     """Tools bound with `bind_tools`, in OpenAI's function format."""
     tool_choice: str | dict[str, Any] | None = None
     """The tool choice bound with `bind_tools`."""
+    stop: list[str] | None = None
+    """Stop sequences sent to every provider on every call (a call's own `stop` wins)."""
     thread_id: str | None = None
     """A checkpointed session's id; None: stateless, the app sends the whole history."""
 
@@ -61,6 +63,20 @@ class FailoverChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"temperature": self.temperature, "thread_id": self.thread_id}
 
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        # Before the call, who will answer is unknown: the run is named for the chain,
+        # and renamed for the provider that answered when it ends (see `_result`).
+        chain = [n for n in self.graph.nodes if n not in ("__start__", "all_failed")]
+        params = LangSmithParams(
+            ls_provider="llm-failover", ls_model_name=">".join(chain), ls_model_type="chat"
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if isinstance(temperature, int | float):
+            params["ls_temperature"] = temperature
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
     def bind_tools(
         self,
         tools: Sequence[Any],
@@ -70,10 +86,20 @@ class FailoverChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Offer `tools` to every provider; their tool calls come back unchanged."""
         choice = "any" if tool_choice is True else (tool_choice or None)
-        model = self.model_copy(
-            update={"tools": [convert_to_openai_tool(t) for t in tools], "tool_choice": choice}
-        )
-        return model.bind(**kwargs) if kwargs else model
+        formatted = [convert_to_openai_tool(tool) for tool in tools]
+        return self.bind(tools=formatted, tool_choice=choice, **kwargs)
+
+    def with_structured_output(
+        self, schema: dict[str, Any] | type, *, include_raw: bool = False, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """A forced tool call by default; JSON output for `json_schema` or `json_mode`."""
+        method = kwargs.pop("method", None) or "function_calling"
+        strict = kwargs.pop("strict", None)
+        if method not in ("function_calling", *JSON_METHODS) or kwargs:
+            raise ValueError(f"unsupported structured output: method={method!r}, {kwargs}")
+        if method == "function_calling":
+            return super().with_structured_output(schema, include_raw=include_raw)
+        return json_output(self, schema, method, include_raw=include_raw, strict=strict)
 
     def batch(self, inputs: Any, config: Any = None, **kwargs: Any) -> Any:
         """As `BaseChatModel.batch`; one call at a time on a thread, so no turn is lost."""
@@ -102,8 +128,16 @@ class FailoverChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if run_manager and self._shows_tokens(run_manager, kwargs):
+            final: dict[str, Any] = {}
+            for chunk in relay(self.graph, *self._run(messages, stop, kwargs), final):
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            return _result(final)
         inputs, config, context = self._run(messages, stop, kwargs)
-        return _result(self.graph.invoke(inputs, config, context=context))
+        # A context of its own: the providers' runs must not report to the caller's
+        # callbacks as well as ours (two on_chat_model_start, usage counted twice).
+        isolated = contextvars.Context()
+        return _result(isolated.run(self.graph.invoke, inputs, config, context=context))
 
     async def _agenerate(
         self,
@@ -112,8 +146,19 @@ class FailoverChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if run_manager and self._shows_tokens(run_manager, kwargs):
+            final: dict[str, Any] = {}
+            async for chunk in arelay(self.graph, *self._run(messages, stop, kwargs), final):
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            return _result(final)
         inputs, config, context = self._run(messages, stop, kwargs)
-        return _result(await self.graph.ainvoke(inputs, config, context=context))
+        run = self.graph.ainvoke(inputs, config, context=context)
+        task = asyncio.get_running_loop().create_task(run, context=contextvars.Context())
+        return _result(await task)  # see _generate
+
+    def _shows_tokens(self, run_manager: Any, kwargs: dict[str, Any]) -> bool:
+        """Whether the caller streams tokens as they come (a streaming callback handler)."""
+        return super()._should_stream(async_api=False, run_manager=run_manager, **kwargs)
 
     def _stream(
         self,
@@ -122,24 +167,7 @@ class FailoverChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        inputs, config, context = self._run(messages, stop, kwargs)
-        announce = has_parent()
-        # A context of its own: the caller's callbacks (an app's astream_events) must see
-        # our chunks only, not the providers' tokens as well.
-        isolated = contextvars.Context()
-        parts = isolated.run(
-            self.graph.stream, inputs, config, context=context, stream_mode=STREAM_MODES
-        )
-        last = None
-        while (part := isolated.run(next, parts, None)) is not None:
-            mode, payload = part
-            last = payload if mode == "values" else last
-            if mode == "custom" and announce:
-                dispatch_custom_event("failover", payload)
-            if chunk := stream_chunk(mode, payload):
-                yield chunk
-        if final := final_chunk(last):
-            yield final
+        yield from relay(self.graph, *self._run(messages, stop, kwargs), {})
 
     async def _astream(
         self,
@@ -148,25 +176,8 @@ class FailoverChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        inputs, config, context = self._run(messages, stop, kwargs)
-        announce = has_parent()
-        isolated = contextvars.Context()  # see _stream
-        parts = isolated.run(
-            self.graph.astream, inputs, config, context=context, stream_mode=STREAM_MODES
-        )
-        loop, last = asyncio.get_running_loop(), None
-        while True:
-            try:
-                mode, payload = await loop.create_task(anext(parts), context=isolated)
-            except StopAsyncIteration:
-                break
-            last = payload if mode == "values" else last
-            if mode == "custom" and announce:
-                await adispatch_custom_event("failover", payload)
-            if chunk := stream_chunk(mode, payload):
-                yield chunk
-        if final := final_chunk(last):
-            yield final
+        async for chunk in arelay(self.graph, *self._run(messages, stop, kwargs), {}):
+            yield chunk
 
     def _run(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: Any
@@ -176,7 +187,8 @@ class FailoverChatModel(BaseChatModel):
             tools=kwargs.get("tools", self.tools),
             tool_choice=kwargs.get("tool_choice", self.tool_choice),
             temperature=kwargs.get("temperature", self.temperature),
-            stop=stop,
+            stop=stop or self.stop,
+            response_format=kwargs.get("response_format"),
         )
         # A fresh `configurable`: inherited from a calling graph it would make ours run as
         # that graph's subgraph (its checkpointer, its stream), not as a model call.
@@ -186,4 +198,5 @@ class FailoverChatModel(BaseChatModel):
 
 
 def _result(state: dict[str, Any]) -> ChatResult:
-    return ChatResult(generations=[ChatGeneration(message=state["messages"][-1])])
+    answer = ChatGeneration(message=state["messages"][-1], generation_info=answered(state))
+    return ChatResult(generations=[answer])

@@ -1,21 +1,73 @@
 """How the drop-in model's stream is made from the failover graph's stream parts.
 
-Token chunks carry text and usage only; a failover becomes an empty chunk flagged with
+The graph runs in a `contextvars.Context` of its own, so the caller's callbacks (an app's
+`astream_events`) see the drop-in's chunks only, not the providers' tokens as well. Token
+chunks carry text and usage only; a failover becomes an empty chunk flagged with
 `response_metadata["failover_events"]`; the last chunk carries the answer's tool calls,
 whole, and its failover facts, both read from the graph's final state.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables.config import var_child_runnable_config
 
+# langchain-core's name for "who really answered" in a generation's info: its tracers
+# make it the run's ls_provider/ls_model_name when the run ends, as for a gateway.
+from langchain_core.utils._gateway import GATEWAY_METADATA_RESPONSE_KEY
+
 STREAM_MODES = ["messages", "custom", "values"]
+
+
+def relay(
+    graph: Any, inputs: Any, config: Any, context: Any, final: dict[str, Any]
+) -> Iterator[ChatGenerationChunk]:
+    """The graph's stream as the drop-in's chunks; `final` receives the graph's last state."""
+    announce = has_parent()
+    isolated = contextvars.Context()
+    parts = isolated.run(graph.stream, inputs, config, context=context, stream_mode=STREAM_MODES)
+    while (part := isolated.run(next, parts, None)) is not None:
+        mode, payload = part
+        if mode == "values":
+            final.update(payload)
+        if mode == "custom" and announce:
+            dispatch_custom_event("failover", payload)
+        if chunk := stream_chunk(mode, payload):
+            yield chunk
+    if last := final_chunk(final):
+        yield last
+
+
+async def arelay(
+    graph: Any, inputs: Any, config: Any, context: Any, final: dict[str, Any]
+) -> AsyncIterator[ChatGenerationChunk]:
+    """The async twin of `relay`."""
+    announce = has_parent()
+    isolated = contextvars.Context()
+    parts = isolated.run(graph.astream, inputs, config, context=context, stream_mode=STREAM_MODES)
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            mode, payload = await loop.create_task(anext(parts), context=isolated)
+        except StopAsyncIteration:
+            break
+        if mode == "values":
+            final.update(payload)
+        if mode == "custom" and announce:
+            await adispatch_custom_event("failover", payload)
+        if chunk := stream_chunk(mode, payload):
+            yield chunk
+    if last := final_chunk(final):
+        yield last
 
 
 def stream_chunk(mode: str, payload: Any) -> ChatGenerationChunk | None:
@@ -45,10 +97,20 @@ def final_chunk(state: Any) -> ChatGenerationChunk | None:
         tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
         for i, c in enumerate(answer.tool_calls)
     ]
-    facts = {"failover": answer.response_metadata["failover"]}
+    # Named once, here: the model that answered (usage callbacks key tokens by it).
+    model = answer.response_metadata.get("model_name") or state["attempts"][-1]["model"]
+    facts = {"failover": answer.response_metadata["failover"], "model_name": model}
     return ChatGenerationChunk(
-        message=AIMessageChunk(content="", tool_call_chunks=calls, response_metadata=facts)
+        message=AIMessageChunk(content="", tool_call_chunks=calls, response_metadata=facts),
+        generation_info=answered(state),
     )
+
+
+def answered(state: Any) -> dict[str, Any]:
+    """Generation info naming the provider and model that answered, for the run's trace."""
+    attempt = state["attempts"][-1]
+    who = {"provider": attempt["provider"], "model": attempt["model"]}
+    return {GATEWAY_METADATA_RESPONSE_KEY: who}
 
 
 def has_parent() -> bool:

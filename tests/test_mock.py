@@ -93,3 +93,30 @@ def test_structured_output_is_a_valid_instance() -> None:
 def test_schema_examples(schema: dict[str, object], value: object) -> None:
     """The schema example generator covers the JSON-schema shapes tools use."""
     assert example(schema) == value
+
+
+def test_usage_is_reported_once_invoked_or_streamed() -> None:
+    """Usage like any provider's: on the answer, and on one chunk only of a stream."""
+    mock = MockChatModel()
+    usage = mock.invoke("how are you today?").usage_metadata
+    assert usage is not None and usage["input_tokens"] > 0 and usage["output_tokens"] > 0
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    chunks = list(mock.stream("how are you today?"))
+    assert [c.usage_metadata for c in chunks if c.usage_metadata] == [usage]
+
+
+def test_json_schema_response_format_gets_a_valid_instance() -> None:
+    """Asked for JSON by schema (structured output's json_schema method): a valid one."""
+    schema = Verdict.model_json_schema()
+    response_format = {"type": "json_schema", "json_schema": {"name": "V", "schema": schema}}
+    answer = MockChatModel().invoke("grade me", response_format=response_format)
+    Verdict.model_validate_json(str(answer.content))
+    json_mode = MockChatModel().invoke("x", response_format={"type": "json_object"})
+    assert json_mode.content == "{}"
+
+
+def test_traces_name_the_mock() -> None:
+    """Its runs are traced as the mock, with a model name (not a class-derived guess)."""
+    params = MockChatModel()._get_ls_params(stop=["\n"])
+    assert (params["ls_provider"], params["ls_model_name"]) == ("mock", "mock")
+    assert params["ls_stop"] == ["\n"]

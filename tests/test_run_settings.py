@@ -15,7 +15,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from llm_failover import AllProvidersFailed, ConfigError
-from llm_failover.graph.context import SETTINGS, Context
+from llm_failover.graph.context import OPTIONS, SETTINGS, Context
 from llm_failover.health.circuit import circuit_key
 from llm_failover.health.store import MemoryStore
 from llm_failover.testing import (
@@ -41,8 +41,7 @@ def test_every_field_carries_a_description_for_studio(make_graph: MakeGraph) -> 
     """The context schema Studio renders: every field described, the settings included."""
     schema = make_graph().get_context_jsonschema()
     properties = schema["properties"]
-    assert set(SETTINGS) <= set(properties)
-    assert {"tools", "tool_choice", "temperature", "stop"} <= set(properties)
+    assert set(properties) == {*SETTINGS, *OPTIONS}
     undescribed = [name for name, field in properties.items() if not field.get("description")]
     assert undescribed == []
 

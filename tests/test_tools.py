@@ -62,6 +62,36 @@ async def test_tools_reach_the_fallback(
     assert state["attempts"][-1]["tools_dropped"] is False
 
 
+def test_stop_reaches_ollama_with_a_temperature(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """A temperature replaces ChatOllama's options; the stop sequences must stay in them."""
+    openai_emu.script(quota())
+    context = Context(temperature=0.2, stop=["neko"])
+    state = make_graph().invoke(USER, context=context)
+    assert ollama_emu.requests[0].body["options"]["stop"] == ["neko"]
+    assert state["messages"][-1].content == "[ollama qwen2.5:0.5b] reply to: What does "
+
+
+@pytest.mark.parametrize("tier", ["openai", "ollama", "mock"])
+def test_a_json_schema_reaches_every_provider(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tier: str
+) -> None:
+    """`response_format` goes to OpenAI as is, to Ollama as `format`; all answer valid JSON."""
+    if tier != "openai":
+        openai_emu.script(quota())
+    if tier == "mock":
+        ollama_emu.script(busy())
+    schema = Lookup.model_json_schema()
+    form = {"type": "json_schema", "json_schema": {"name": "Lookup", "schema": schema}}
+    state = make_graph().invoke(USER, context=Context(response_format=form))
+    assert state["served_by"] == tier
+    Lookup.model_validate_json(str(state["messages"][-1].content))
+    assert openai_emu.requests[0].body["response_format"]["type"] == "json_schema"
+    if tier != "openai":
+        assert ollama_emu.requests[0].body["format"] == schema
+
+
 def test_model_without_tool_support_is_asked_again_without_tools(
     make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
 ) -> None:

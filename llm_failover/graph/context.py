@@ -3,9 +3,9 @@
 Passed as `graph.invoke(..., context=Context(...))` (or a dict, as LangGraph Studio and
 the server send it). Two kinds of field:
 
-- call options (tools, tool choice, temperature, stop), which the drop-in chat model fills
-  from `bind_tools`, `temperature` and `stop`, and every provider node translates to its
-  own client's parameters;
+- call options (tools, tool choice, temperature, stop, response format), which the
+  drop-in chat model fills from `bind_tools`, `with_structured_output`, `temperature`
+  and `stop`, and every provider node translates to its own client's parameters;
 - run settings (providers, models, timeout, failure policy), which replace the graph's
   own settings for this run only, e.g. from Studio's form; `graph/run.py` validates them.
 
@@ -34,6 +34,9 @@ class Context:
     )
     temperature: float | None = _option("Sampling temperature; empty: the provider's.")
     stop: list[str] | None = _option("Stop sequences.")
+    response_format: dict[str, Any] | None = _option(
+        "JSON output, in OpenAI's response_format spelling."
+    )
     providers: list[str] | None = _option(
         "The providers this run may call, in the graph's chain order, by provider or node "
         'name: ["ollama", "mock"] skips OpenAI; without the mock a run whose providers all '
@@ -75,7 +78,8 @@ class Context:
 
 FIELDS = frozenset(field.name for field in dataclasses.fields(Context))
 # The fields that change the graph's settings for a run (see `run.Plan.resolve`).
-SETTINGS = tuple(sorted(FIELDS - {"tools", "tool_choice", "temperature", "stop"}))
+OPTIONS = frozenset({"tools", "tool_choice", "temperature", "stop", "response_format"})
+SETTINGS = tuple(sorted(FIELDS - OPTIONS))
 
 
 def context_of(value: Any) -> Context:

@@ -3,7 +3,9 @@
 It says plainly that the service is degraded, can be scripted for tests (a list of
 canned replies, tool calls included), and keeps an app's contract where it can: with a
 forced tool choice (which is how `with_structured_output` works) it answers with a tool
-call whose arguments are valid for the tool's schema.
+call whose arguments are valid for the tool's schema, asked for a JSON-schema
+`response_format` it answers with a valid instance, and it reports token usage like any
+provider, so an app's usage accounting keeps working while it is degraded.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from llm_failover.nodes.mock_schema import example
+from llm_failover.nodes.mock_schema import forced_call, json_text
 
 DEGRADED_TEXT = (
     "[FALLBACK] System is currently experiencing high load. I am a simplified backup agent."
@@ -48,6 +52,12 @@ class MockChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "mock"
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        # Traces name the mock as what answered, not "mockchatmodel" without a model.
+        return LangSmithParams(
+            ls_provider="mock", ls_model_name="mock", ls_model_type="chat", ls_stop=stop
+        )
 
     def bind_tools(
         self,
@@ -107,25 +117,25 @@ class MockChatModel(BaseChatModel):
             answer = scripted.model_copy()
         else:
             answer = AIMessage(content=scripted or self.text)
-            forced = _forced_tool(kwargs.get("tools") or [], kwargs.get("tool_choice"))
+            forced = forced_call(kwargs.get("tools") or [], kwargs.get("tool_choice"))
+            structured = json_text(kwargs.get("response_format"))
             if forced is not None:
-                answer = AIMessage(content="", tool_calls=[forced])
+                call = {**forced, "id": "call_mock_0", "type": "tool_call"}
+                answer = AIMessage(content="", tool_calls=[call])
+            elif structured is not None:
+                answer = AIMessage(content=structured)
         # Derived from the conversation, so the same request gets the same id and a
         # new turn a new one, even across processes (a counter would restart at 0).
         answer.id = answer.id or f"mock-{_digest(messages)}"
         answer.response_metadata = {**answer.response_metadata, "model_name": "mock"}
+        answer.usage_metadata = answer.usage_metadata or _usage(messages, answer)
         return answer
 
 
-def _forced_tool(tools: Sequence[dict[str, Any]], choice: Any) -> dict[str, Any] | None:
-    """The tool call a forced `tool_choice` demands, with schema-valid arguments."""
-    if not tools or choice in (None, False, "auto", "none"):
-        return None
-    wanted = choice.get("function", {}).get("name") if isinstance(choice, dict) else choice
-    functions = [tool["function"] for tool in tools]
-    chosen = next((f for f in functions if f["name"] == wanted), functions[0])
-    args = example(chosen.get("parameters", {}))
-    return {"name": chosen["name"], "args": args, "id": "call_mock_0", "type": "tool_call"}
+def _usage(messages: Sequence[BaseMessage], answer: AIMessage) -> Any:
+    """Estimated token counts, in the shape every provider reports them."""
+    sent, said = count_tokens_approximately(messages), count_tokens_approximately([answer])
+    return {"input_tokens": sent, "output_tokens": said, "total_tokens": sent + said}
 
 
 def _chunks(answer: AIMessage) -> Iterator[ChatGenerationChunk]:
@@ -143,6 +153,8 @@ def _chunks(answer: AIMessage) -> Iterator[ChatGenerationChunk]:
             if last
             else [],
             response_metadata=answer.response_metadata if last else {},
+            # Once, on the last chunk: summed chunks must not count the prompt twice.
+            usage_metadata=answer.usage_metadata if last else None,
             chunk_position="last" if last else None,
         )
         yield ChatGenerationChunk(message=chunk)

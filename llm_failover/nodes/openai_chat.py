@@ -22,4 +22,7 @@ def openai_model(spec: ProviderSpec, settings: Settings) -> ChatOpenAI | None:
         base_url=settings.openai_base_url,
         timeout=settings.timeout,
         max_retries=0,
+        # Ask for usage in streams too (the client only does so by itself for OpenAI's
+        # own URL): an app's token accounting must not depend on how it called.
+        stream_usage=True,
     )

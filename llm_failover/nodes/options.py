@@ -1,8 +1,9 @@
 """Per-call options, translated to each provider's client.
 
-The run's `Context` (tools, tool choice, temperature, stop) means the same thing to every
-provider but is spelled differently by each client: Ollama has no `tool_choice` and takes
-its temperature inside `options`. This is the one place that knows those spellings.
+The run's `Context` (tools, tool choice, temperature, stop, response format) means the
+same thing to every provider but is spelled differently by each client: Ollama has no
+`tool_choice` and takes its temperature inside `options`. This is the one place that
+knows those spellings.
 """
 
 from __future__ import annotations
@@ -51,11 +52,15 @@ def bind_options(
         extra["timeout"] = timeout
     if context.stop:
         extra["stop"] = context.stop
+    if context.response_format:
+        extra["response_format"] = context.response_format  # ChatOllama makes it `format`
     if context.temperature is not None:
         if isinstance(model, ChatOllama):
-            # `options` replaces the client's own, so carry over the context window.
+            # `options` replaces the client's own, so carry over the context window and
+            # the stop sequences (the client puts `stop` in the options it builds itself).
             base = {"num_ctx": model.num_ctx} if model.num_ctx else {}
-            extra["options"] = {**base, "temperature": context.temperature}
+            stop = {"stop": context.stop} if context.stop else {}
+            extra["options"] = {**base, **stop, "temperature": context.temperature}
         else:
             extra["temperature"] = context.temperature
     return call.bind(**extra) if extra else call

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from llm_failover.testing.behaviours import Behaviour
 from llm_failover.testing.server import Emulator
+from llm_failover.testing.shaping import Wanted, ollama_wanted
 from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
@@ -47,6 +48,10 @@ class OllamaEmulator(Emulator):
             web.get("/api/version", self._version),
             web.get("/", self._root),
         ]
+
+    def wanted(self, body: dict[str, Any]) -> Wanted:
+        """Offered `tools`, `format` and `options.stop`, as Ollama honours them."""
+        return ollama_wanted(body)
 
     async def respond(
         self, request: web.Request, recorded: RecordedRequest, behaviour: Behaviour

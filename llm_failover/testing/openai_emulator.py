@@ -15,6 +15,7 @@ from aiohttp import web
 from llm_failover.testing.behaviours import Behaviour
 from llm_failover.testing.openai_errors import openai_error
 from llm_failover.testing.server import Emulator
+from llm_failover.testing.shaping import Wanted, openai_wanted
 from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
@@ -56,6 +57,10 @@ class OpenAIEmulator(Emulator):
             web.post("/v1/chat/completions", self.handle_chat),
             web.post("/chat/completions", self.handle_chat),
         ]
+
+    def wanted(self, body: dict[str, Any]) -> Wanted:
+        """Forced `tool_choice`, `response_format` and `stop`, as OpenAI honours them."""
+        return openai_wanted(body)
 
     async def respond(
         self, request: web.Request, recorded: RecordedRequest, behaviour: Behaviour

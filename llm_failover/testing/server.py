@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Self
 from aiohttp import web
 
 from llm_failover.testing.behaviours import Behaviour, bad_request, ok
+from llm_failover.testing.shaping import Wanted, shaped
 from llm_failover.testing.wire import RecordedRequest, drop_connection, last_user_text
 
 
@@ -47,6 +48,10 @@ class Emulator:
     def routes(self) -> list[web.RouteDef]:
         """Return the routes this emulator serves (subclasses define them)."""
         raise NotImplementedError
+
+    def wanted(self, body: dict[str, Any]) -> Wanted:
+        """What this chat request demands of its answer (subclasses read their wire)."""
+        return Wanted()
 
     async def respond(
         self, request: web.Request, recorded: RecordedRequest, behaviour: Behaviour
@@ -189,7 +194,8 @@ class Emulator:
             return await drop_connection(request)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
-        return await self.respond(request, recorded, behaviour)
+        answer = shaped(behaviour, self.wanted(body), self.echo(recorded))
+        return await self.respond(request, recorded, answer)
 
     def echo(self, recorded: RecordedRequest) -> str:
         """Return the deterministic default reply: `[provider model] reply to: <user text>`."""
