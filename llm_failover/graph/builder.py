@@ -30,7 +30,7 @@ from llm_failover.graph.context import Context, context_of
 from llm_failover.graph.routing import GIVE_UP, after_attempt, first_node
 from llm_failover.graph.run import Plan
 from llm_failover.graph.settings import load_settings
-from llm_failover.graph.state import InputState, State
+from llm_failover.graph.state import InputState, RouteState, State
 from llm_failover.health.store import CircuitStore, make_store
 from llm_failover.nodes import Link, give_up_node, node_for
 
@@ -76,7 +76,7 @@ def build_graph(
     # built without it.
     builder.add_node(GIVE_UP, give_up_node())
 
-    def entry(state: State, runtime: Runtime[Context]) -> str:
+    def entry(state: RouteState, runtime: Runtime[Context]) -> str:
         return first_node(state, run=plan.resolve(context_of(runtime.context)), now=clock.now())
 
     builder.add_conditional_edges(START, entry, nodes)
@@ -91,7 +91,7 @@ def build_graph(
 def _router(plan: Plan, node: str) -> Any:
     """The edge after a provider: end, retry itself once, or the run's next provider."""
 
-    def route(state: State, runtime: Runtime[Context]) -> str:
+    def route(state: RouteState, runtime: Runtime[Context]) -> str:
         run = plan.resolve(context_of(runtime.context))
         target = after_attempt(state, node=node, run=run)
         return {END: "answered", node: "retry"}.get(target, target)

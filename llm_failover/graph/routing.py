@@ -15,7 +15,7 @@ from langgraph.graph import END
 
 from llm_failover.graph.policy import Policy
 from llm_failover.graph.run import Run
-from llm_failover.graph.state import Attempt, State
+from llm_failover.graph.state import Attempt, RouteState
 
 GIVE_UP = "all_failed"
 
@@ -38,7 +38,7 @@ def should_retry(attempts: Sequence[Attempt], policy: Policy) -> bool:
     return spent(attempts) + wait < policy.turn_budget
 
 
-def after_attempt(state: State, *, node: str, run: Run) -> str:
+def after_attempt(state: RouteState, *, node: str, run: Run) -> str:
     """End the turn if `node` answered; retry it once; else the run's next provider."""
     attempts = state.get("attempts") or []
     if attempts and attempts[-1]["ok"]:
@@ -49,7 +49,7 @@ def after_attempt(state: State, *, node: str, run: Run) -> str:
     return later[0] if later else GIVE_UP
 
 
-def first_node(state: State, *, run: Run, now: float) -> str:
+def first_node(state: RouteState, *, run: Run, now: float) -> str:
     """The first node of the run's route this thread does not know to be down."""
     sticky = state.get("sticky")
     skip = sticky["skip"] if sticky else {}

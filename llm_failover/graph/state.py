@@ -103,3 +103,14 @@ class State(InputState, total=False):
     """This turn's attempts, in order."""
     sticky: Sticky | None
     """Set after a failover, cleared when the primary answers again."""
+
+
+class RouteState(TypedDict, total=False):
+    """What the routers read.
+
+    LangGraph hands a conditional edge only the channels its input type names, so routing
+    never copies, or re-merges, the conversation, however long it is.
+    """
+
+    attempts: Annotated[list[Attempt], merge_attempts]
+    sticky: Sticky | None
