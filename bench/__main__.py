@@ -22,12 +22,13 @@ from bench.env import Env, started
 from bench.report import Section, write
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SCENARIOS: dict[str, Callable[[Env], list[Section]]] = {
-    "healthy": lambda env: [healthy.run(env)],
-    "failover": failover.run,
-    "throughput": lambda env: [throughput.run(env)],
-    "long": lambda env: [long_sessions.run(env)],
-    "profile": lambda env: [profile.run(env, RESULTS if not env.quick else env.tmp)],
+# name -> (env, results folder) -> sections
+SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
+    "healthy": lambda env, _out: [healthy.run(env)],
+    "failover": lambda env, _out: failover.run(env),
+    "throughput": lambda env, _out: [throughput.run(env)],
+    "long": lambda env, _out: [long_sessions.run(env)],
+    "profile": lambda env, out: [profile.run(env, out)],
 }
 
 
@@ -42,12 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or (Path(tmp) / "results" if args.quick else RESULTS)
         sections: list[Section] = []
         started_at = time.perf_counter()
+        command = "python3 dev.py bench" + (" --quick" if args.quick else "")
         with started(Path(tmp), quick=args.quick) as env:
             limits = ceiling.run(env)
             for name in args.only:
                 print(f"== {name}", file=sys.stderr, flush=True)
-                sections += SCENARIOS[name](env)
-        command = "python3 dev.py bench" + (" --quick" if args.quick else "")
+                sections += SCENARIOS[name](env, out)
+                write(out, sections, command, limits, chart=False)  # kept if a later one fails
         page = write(out, sections, command, limits)
         print(page.read_text())
         elapsed = time.perf_counter() - started_at

@@ -90,7 +90,7 @@ def litellm_router(up: Upstreams, label: str, **settings: Any) -> Tool:
     """LiteLLM's `Router`: the OpenAI deployment with the Ollama one as its fallback."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch on import
     # Imported here, as a plain module: only `python3 dev.py bench` installs it.
-    litellm = importlib.import_module("litellm")
+    litellm: Any = importlib.import_module("litellm")
     litellm.suppress_debug_info = True
     router_class: Any = litellm.Router
     model_list: list[dict[str, Any]] = [

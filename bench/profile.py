@@ -1,7 +1,7 @@
 """Where our time goes on a healthy turn: pyinstrument over ours and over the floor.
 
 Both run the same turns (a new thread each, `InMemorySaver`, `durability="sync"`), one
-after the other, under a 0.1 ms sampling profiler. The profile of each is written to
+after the other, under a 1 ms sampling profiler. The profile of each is written to
 `profile-ours.txt` / `profile-floor.txt`; the table lists our own functions by the
 time per turn spent in them and in the library code they call directly.
 """
@@ -27,7 +27,7 @@ MODEL_CALL = "(the ChatOpenAI call itself, not ours)"
 def _profile(tool: Tool, turns: int) -> Any:
     for _ in range(20):
         tool.invoke(thread_id(), [ask(0)])
-    profiler = Profiler(interval=0.0001)
+    profiler = Profiler(interval=0.001)
     profiler.start()
     for _ in range(turns):
         tool.invoke(thread_id(), [ask(0)])
@@ -64,7 +64,7 @@ def _ours(frame: Any, owner: str | None, totals: dict[str, float]) -> None:
 def run(env: Env, out_dir: Path) -> Section:
     """Profile both; write their text profiles; tabulate our functions per turn."""
     env.reset()
-    turns = env.size(500, 30)
+    turns = env.size(1000, 20)
     saver = InMemorySaver()
     ours = peers.ours(env.up, env.client, saver, name="ours")
     floor = peers.floor(env.client, saver, name="floor", durability="sync")

@@ -99,11 +99,20 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def write(out_dir: Path, sections: Sequence[Section], command: str, ceiling: Sequence[str]) -> Path:
-    """Write `results.md` and `chart.png` into `out_dir`; return the markdown's path."""
+def write(
+    out_dir: Path,
+    sections: Sequence[Section],
+    command: str,
+    ceiling: Sequence[str],
+    *,
+    chart: bool = True,
+) -> Path:
+    """Write `results.md` (and `chart.png`) into `out_dir`; return the markdown's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     page = out_dir / "results.md"
     page.write_text(markdown(sections, command, ceiling))
+    if not chart:
+        return page
     from bench.chart import draw  # matplotlib is imported only when a chart is drawn
 
     draw(out_dir / "chart.png", {s.key: s.chart for s in sections}, machine())
