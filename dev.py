@@ -2,15 +2,18 @@
 
     python3 dev.py demo    # make .venv, install, run the failover demo
     python3 dev.py test    # make .venv, install, run ruff, mypy and the test suite
+    python3 dev.py bench   # also install the peers (LiteLLM, ...), run the benchmarks
 
 The virtual environment lives at `.venv` in the repo root. Installs are pinned by
 `constraints.txt` so every machine tests the same versions, and skipped when neither
-`pyproject.toml` nor the constraints changed since the last install.
+`pyproject.toml` nor the constraints changed since the last install and the extras asked
+for are already in (`bench` adds its extra to the same environment; `test` keeps it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import venv
@@ -30,31 +33,40 @@ def run(*args: str | Path) -> None:
         raise SystemExit(done.returncode)
 
 
-def setup() -> None:
-    """Create .venv and install the project with its dev tools, when needed."""
+def setup(extras: tuple[str, ...] = ("dev",)) -> None:
+    """Create .venv and install the project with `extras`, when needed."""
     if sys.version_info < (3, 11):  # noqa: UP036 - must explain itself on an old Python
         raise SystemExit(f"llm-failover needs Python 3.11+, this is {sys.version.split()[0]}")
     digest = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
     ).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
+    # The stamp holds two lines: the digest, and the extras installed with it.
+    stamp = STAMP.read_text().split("\n") if STAMP.exists() else []
+    installed = set(stamp[1].split(",")) if len(stamp) > 1 and stamp[0] == digest else set()
+    if stamp and stamp[0] == digest and set(extras) <= installed:
         return
+    wanted = sorted(set(extras) | installed)
     if not (BIN / "python").exists():
         venv.create(VENV, with_pip=True)
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(BIN / "python", "-m", "pip", "install", "--quiet", "-c", "constraints.txt",
-        "-e", ".[dev]")  # fmt: skip
-    STAMP.write_text(digest)
+        "-e", f".[{','.join(wanted)}]")  # fmt: skip
+    STAMP.write_text(f"{digest}\n{','.join(wanted)}")
 
 
 def main(argv: list[str]) -> None:
-    """Dispatch `demo` or `test`; extra arguments go to the demo or to pytest."""
+    """Dispatch `demo`, `test` or `bench`; extra arguments go to the demo, pytest or bench."""
     command, *rest = argv or ["help"]
-    if command not in ("demo", "test"):
+    if command not in ("demo", "test", "bench"):
         raise SystemExit(__doc__)
-    setup()
+    setup(("dev", "bench") if command == "bench" else ("dev",))
     if command == "demo":
         run(BIN / "llm-failover", "demo", *rest)
+        return
+    if command == "bench":
+        # LiteLLM fetches its model cost map from the internet on import unless told not to.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        run(BIN / "python", "-m", "bench", *rest)
         return
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
