@@ -131,3 +131,23 @@ def test_records_expire_on_their_own(isolated_url: str) -> None:
     assert 0 < ttl_ms <= 30_000
     assert store.update(key, T0, lambda _: (None, 0)) is None
     assert store.get(key) is None
+
+
+async def test_a_healthy_turn_reads_the_circuit_and_writes_nothing(
+    make_graph: MakeGraph, isolated_url: str
+) -> None:
+    """Closed circuit, success: one GET, no transaction (a write would cost two round trips)."""
+    graph = make_graph(redis_url=isolated_url)
+    client = redis.Redis.from_url(isolated_url)
+    graph.invoke({"messages": [HumanMessage("warm up")]})  # connections made, scripts loaded
+    before = client.info("commandstats")
+    graph.invoke({"messages": [HumanMessage("sync")]})
+    await graph.ainvoke({"messages": [HumanMessage("async")]})
+    after = client.info("commandstats")
+
+    def calls(command: str) -> int:
+        return int(after.get(f"cmdstat_{command}", {}).get("calls", 0)) - int(
+            before.get(f"cmdstat_{command}", {}).get("calls", 0)
+        )
+
+    assert (calls("get"), calls("multi"), calls("exec"), calls("set")) == (2, 0, 0, 0)

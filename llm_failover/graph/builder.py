@@ -15,11 +15,12 @@ checkpoint by then.
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph._internal._constants import CONFIG_KEY_DURABILITY
+from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebuilt does
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -70,7 +71,7 @@ def build_graph(
         if spec.provider == "mock":
             builder.add_edge(spec.node, END)  # the mock cannot fail
         else:
-            builder.add_conditional_edges(spec.node, _router(plan, spec.node),
+            builder.add_conditional_edges(spec.node, _edge(_router(plan, spec.node)),
                                           _targets(spec.node, nodes[index + 1 :]))  # fmt: skip
     # A run may leave the mock out (context providers), and then end here like a chain
     # built without it.
@@ -79,7 +80,7 @@ def build_graph(
     def entry(state: RouteState, runtime: Runtime[Context]) -> str:
         return first_node(state, run=plan.resolve(context_of(runtime.context)), now=clock.now())
 
-    builder.add_conditional_edges(START, entry, nodes)
+    builder.add_conditional_edges(START, _edge(entry), nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     if checkpointer is None:
         return graph
@@ -88,7 +89,21 @@ def build_graph(
     return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
 
 
-def _router(plan: Plan, node: str) -> Any:
+def _edge(route: Callable[[RouteState, Runtime[Context]], str]) -> RunnableCallable:
+    """A router as LangGraph runs it, minus two costs it would add to every turn.
+
+    A plain function becomes a traced run (callbacks on each route) and, for async
+    callers, a hop to a thread pool; a router is a pure function of a few dict reads,
+    so both shells call it directly, untraced.
+    """
+
+    async def aroute(state: RouteState, runtime: Runtime[Context]) -> str:
+        return route(state, runtime)
+
+    return RunnableCallable(route, aroute, trace=False)
+
+
+def _router(plan: Plan, node: str) -> Callable[[RouteState, Runtime[Context]], str]:
     """The edge after a provider: end, retry itself once, or the run's next provider."""
 
     def route(state: RouteState, runtime: Runtime[Context]) -> str:

@@ -26,7 +26,22 @@ from langgraph.graph.message import add_messages
 def merge_messages(current: list[AnyMessage], new: Any) -> list[AnyMessage]:
     """`add_messages`, after dropping what the caller sent again (see the module text)."""
     incoming: list[Any] = convert_to_messages(new if isinstance(new, list) else [new])
+    if _plainly_new(current, incoming):
+        return cast(list[AnyMessage], add_messages(current, incoming))  # type: ignore[arg-type]
     return cast(list[AnyMessage], add_messages(list[Any](current), _unseen(current, incoming)))
+
+
+def _plainly_new(current: Sequence[BaseMessage], incoming: list[Any]) -> bool:
+    """Whether `incoming` is one message whose role differs from the thread's last.
+
+    Nothing in it can then repeat the thread (`_unseen` would return it as it is), so the
+    walk over the history is skipped. This is every answer a provider node writes, and
+    every new question after one.
+    """
+    if len(incoming) != 1 or not current:
+        return False
+    kind, last = incoming[0].type, current[-1].type
+    return "system" not in (kind, last) and kind != last
 
 
 def _unseen(current: Sequence[BaseMessage], incoming: list[Any]) -> list[Any]:

@@ -76,12 +76,15 @@ class Call:
         self.now = link.clock.now()
         self.answer: BaseMessage | None = None
         self.failure: Failure | None = None
-        self.requested = self.tools_dropped = self._done = False
+        self.requested = self.tools_dropped = self._done = self.clean = False
         self.latency = 0.0
 
     def admit(self, decision: Admission, record: Circuit | None) -> bool:
         """Whether to make the request; if not, the reason is recorded as the failure."""
         self.probing = self.probing or decision == "probe"
+        # Closed and clean when admitted: a success then changes nothing (a retry's first
+        # admission is not re-read here, so it never counts as clean).
+        self.clean = decision == "call" and record is None and not self.retry
         if decision == "skip" and record is not None:
             reason = f"circuit open after {record['reason']}; no request made"
             self.failure = failure("circuit_open", reason)
@@ -173,6 +176,10 @@ class Call:
             return None
         if should_retry([*self.earlier, attempt], self.run.policy):
             return None  # the verdict waits for the retry (a probe keeps its claim)
+        if self.failure is None and self.clean:
+            # Success on a closed, clean circuit: skipping the write saves a shared store
+            # (Redis) two round trips on every healthy turn.
+            return None
         policy, now, lost, probing = (
             self.run.policy,
             self.link.clock.now(),
