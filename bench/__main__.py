@@ -17,7 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before anything imports it
 
-from bench import ceiling, failover, healthy, long_sessions, profile, throughput
+from bench import anatomy, ceiling, failover, healthy, long_sessions, profile, throughput
 from bench.env import Env, started
 from bench.report import Section, write
 
@@ -25,6 +25,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # name -> (env, results folder) -> sections
 SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
     "healthy": lambda env, _out: [healthy.run(env)],
+    "anatomy": lambda env, _out: [anatomy.run(env)],
     "failover": lambda env, _out: failover.run(env),
     "throughput": lambda env, _out: [throughput.run(env)],
     "long": lambda env, _out: [long_sessions.run(env)],
