@@ -12,10 +12,14 @@ row adds one piece of our design to the one-node floor:
    next provider;
 5. `durability="sync"`, our default: each step's checkpoint is written before the next
    step starts, which is what lets a crash during the backup's call resume on it;
-6. our graph, whose node also keeps the attempt record, asks the circuit store,
+6. the chain's other nodes (ollama, mock, all_failed) and the edges to them, which a
+   healthy turn never reaches;
+7. our graph, whose node also keeps the attempt record, asks the circuit store,
    binds the trace metadata and counts the attempt.
 
-Rows 1-5 are LangGraph's price for the structure; row 6 minus row 5 is our own code.
+Rows 1-6 are LangGraph's price for the structure. Row 7 minus row 6 is what our node
+costs inside the graph; the same two node functions are also timed alone, outside any
+graph, to tell our own code from LangGraph's handling of the node.
 """
 
 from __future__ import annotations
@@ -29,14 +33,20 @@ from langchain_core.messages import AIMessage
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Durability
 
 from bench.env import Env, ask, thread_id
 from bench.harness import Case, interleaved, stats
 from bench.report import Section, Table, ms
 from llm_failover import build_graph
+from llm_failover.clock import SYSTEM_CLOCK
+from llm_failover.graph.routing import GIVE_UP
+from llm_failover.graph.run import Plan
+from llm_failover.graph.settings import load_settings
 from llm_failover.graph.state import RouteState, State
 from llm_failover.health.store import MemoryStore
+from llm_failover.nodes import Link, node_for
 
 Graph = Any
 
@@ -45,15 +55,24 @@ def _model() -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=itertools.repeat(AIMessage("hello")))
 
 
-def _variant(*, state: bool, entry: bool, after: bool) -> Graph:
-    model = _model()
-    schema: Any = State if state else MessagesState
+def _answer(model: GenericFakeChatModel, state: bool) -> Callable[[Any], dict[str, Any]]:
+    """A node that only asks the model, writing the keys our node writes when `state`."""
 
     def answer(s: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"messages": [model.invoke(s["messages"])]}
         if state:
-            out |= {"served_by": "openai", "degraded": False, "attempts": [{"step": 1}]}
+            out |= {"served_by": "openai", "degraded": False, "attempts": [{"step": 1}],
+                    "sticky": None}  # fmt: skip
         return out
+
+    return answer
+
+
+def _variant(*, state: bool, entry: bool, after: bool, chain: bool = False) -> Graph:
+    schema: Any = State if state else MessagesState
+    answer = _answer(_model(), state)
+    # The chain's other nodes, never reached on a healthy turn, with ours' edges to them.
+    others = ["ollama", "mock", GIVE_UP] if chain else []
 
     def to_model(s: RouteState) -> str:
         return "model"
@@ -62,13 +81,18 @@ def _variant(*, state: bool, entry: bool, after: bool) -> Graph:
         return END
 
     builder = StateGraph(schema)
-    builder.add_node("model", cast(Any, answer))  # its input type is chosen at run time
+    for node in ["model", *others]:
+        builder.add_node(node, cast(Any, answer))  # its input type is chosen at run time
+    for node in others:
+        builder.add_edge(node, END)
     if entry:
-        builder.add_conditional_edges(START, RunnableCallable(to_model, trace=False), ["model"])
+        builder.add_conditional_edges(START, RunnableCallable(to_model, trace=False),
+                                      ["model", *others[:2]])  # fmt: skip
     else:
         builder.add_edge(START, "model")
     if after:
-        builder.add_conditional_edges("model", RunnableCallable(to_end, trace=False), [END])
+        builder.add_conditional_edges("model", RunnableCallable(to_end, trace=False),
+                                      [END, "model", *others])  # fmt: skip
     else:
         builder.add_edge("model", END)
     return builder.compile(checkpointer=InMemorySaver())
@@ -92,7 +116,9 @@ ROWS: dict[str, tuple[Callable[[], Graph], Durability | None]] = {
                                                               after=True), None),
     "5. + durability sync (crash resume)": (lambda: _variant(state=True, entry=True,
                                                              after=True), "sync"),
-    "6. our graph (sync, its default)": (_ours, None),
+    "6. + the chain's other nodes, never reached": (lambda: _variant(
+        state=True, entry=True, after=True, chain=True), "sync"),
+    "7. our graph (sync, its default)": (_ours, None),
 }  # fmt: skip
 
 
@@ -104,6 +130,25 @@ def _case(graph: Graph, durability: Durability | None) -> Case:
         return lambda: graph.invoke({"messages": [ask(0)]}, config, durability=durability)
 
     return prepare
+
+
+def _node_alone(rounds: int) -> float:
+    """Median ms our node adds over one that only asks the model, both called directly.
+
+    No graph and no checkpoint: what is left is the cost of our own code.
+    """
+    settings = load_settings({}, openai_api_key="sk-bench", openai_base_url="http://127.0.0.1:9")
+    plan = Plan(settings)
+    link = Link(spec=settings.chain[0], chain=plan.default.route, plan=plan, clock=SYSTEM_CLOCK)
+    ours: Any = node_for(link, settings, MemoryStore(), _model()).func
+    plain = _answer(_model(), True)
+    runtime, config = Runtime(context=None), {"metadata": {"langgraph_step": 1}}
+    state = {"messages": [ask(0)]}
+    samples = interleaved({
+        "ours": lambda: lambda: ours(state, runtime=runtime, config=config),
+        "plain": lambda: lambda: plain(state),
+    }, rounds * 2)  # fmt: skip
+    return stats(samples["ours"]).median - stats(samples["plain"]).median
 
 
 def run(env: Env) -> Section:
@@ -118,9 +163,11 @@ def run(env: Env) -> Section:
         step = s.median - summary[names[index - 1]].median if index else 0.0
         rows.append([name, ms(s.median), ms(s.p99), f"{s.median - summary[names[0]].median:+.3f}",
                      f"{step:+.3f}"])  # fmt: skip
-    ours_own = summary[names[5]].median - summary[names[4]].median
+    ours_own = summary[names[6]].median - summary[names[5]].median
     structure = summary[names[3]].median - summary[names[0]].median
     durable = summary[names[4]].median - summary[names[3]].median
+    nodes = summary[names[5]].median - summary[names[4]].median
+    alone = _node_alone(rounds)
     table = Table(
         title=f"One turn with an in-process model, {rounds} interleaved rounds (ms)",
         columns=["graph", "median", "p99", "over the floor", "this row's piece"],
@@ -137,8 +184,11 @@ def run(env: Env) -> Section:
             f"{structure:+.3f} ms.",
             f"Writing each step's checkpoint before the next (`sync`, which crash resume "
             f"needs): {durable:+.3f} ms.",
-            f"Our own code in the node (attempt record, circuit store, trace metadata, "
-            f"counters): {ours_own:+.3f} ms.",
+            f"The chain's other nodes (ollama, mock, all_failed), though never reached: "
+            f"{nodes:+.3f} ms.",
+            f"Our node in the graph over a node that only asks the model: {ours_own:+.3f} ms; "
+            f"the same two nodes called alone, outside any graph: {alone:+.3f} ms (our "
+            f"own code: attempt record, circuit store, trace metadata, counters).",
         ],
         chart={},
     )
