@@ -26,22 +26,7 @@ from langgraph.graph.message import add_messages
 def merge_messages(current: list[AnyMessage], new: Any) -> list[AnyMessage]:
     """`add_messages`, after dropping what the caller sent again (see the module text)."""
     incoming: list[Any] = convert_to_messages(new if isinstance(new, list) else [new])
-    if _plainly_new(current, incoming):
-        return cast(list[AnyMessage], add_messages(current, incoming))  # type: ignore[arg-type]
     return cast(list[AnyMessage], add_messages(list[Any](current), _unseen(current, incoming)))
-
-
-def _plainly_new(current: Sequence[BaseMessage], incoming: list[Any]) -> bool:
-    """Whether `incoming` is one message whose role differs from the thread's last.
-
-    Nothing in it can then repeat the thread (`_unseen` would return it as it is), so the
-    walk over the history is skipped. This is every answer a provider node writes, and
-    every new question after one.
-    """
-    if len(incoming) != 1 or not current:
-        return False
-    kind, last = incoming[0].type, current[-1].type
-    return "system" not in (kind, last) and kind != last
 
 
 def _unseen(current: Sequence[BaseMessage], incoming: list[Any]) -> list[Any]:
@@ -52,16 +37,29 @@ def _unseen(current: Sequence[BaseMessage], incoming: list[Any]) -> list[Any]:
         if not same(current[0], incoming[0]):
             updates.append(incoming[0].model_copy(update={"id": current[0].id}))
         incoming = incoming[1:]
-    thread = [m for m in current if m.type != "system"]
     sent = [m for m in incoming if m.type != "system"]
+    # Only the thread's last len(sent) + 1 messages can match what was sent: reading no
+    # further keeps a turn's cost independent of the history's length.
+    thread = _tail(current, len(sent) + 1)
     for k in range(min(len(thread), len(sent)), 0, -1):
         if _match(thread[-k:], sent[:k]):
             return updates + _after(incoming, k)
     last = thread[-1] if thread else None
     asked_again = len(sent) >= 2 and len(thread) > len(sent) and last and last.type == "ai"
-    if asked_again and last and last.id and _match(thread[-1 - len(sent) : -1], sent):
+    if asked_again and last and last.id and _match(thread[:-1], sent):
         return [*updates, RemoveMessage(id=last.id)]
     return updates + incoming
+
+
+def _tail(current: Sequence[BaseMessage], size: int) -> list[BaseMessage]:
+    """The last `size` non-system messages of the thread, in order."""
+    tail: list[BaseMessage] = []
+    for message in reversed(current):
+        if len(tail) == size:
+            break
+        if message.type != "system":
+            tail.append(message)
+    return tail[::-1]
 
 
 def _after(incoming: list[Any], repeated: int) -> list[Any]:

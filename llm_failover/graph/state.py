@@ -92,19 +92,6 @@ class InputState(TypedDict):
     messages: Annotated[list[AnyMessage], merge_messages]
 
 
-class State(InputState, total=False):
-    """The checkpointed conversation plus the facts of the last turn."""
-
-    served_by: str
-    """The provider that answered this turn."""
-    degraded: bool
-    """True when the mock answered."""
-    attempts: Annotated[list[Attempt], merge_attempts]
-    """This turn's attempts, in order."""
-    sticky: Sticky | None
-    """Set after a failover, cleared when the primary answers again."""
-
-
 class RouteState(TypedDict, total=False):
     """What the routers read.
 
@@ -113,4 +100,15 @@ class RouteState(TypedDict, total=False):
     """
 
     attempts: Annotated[list[Attempt], merge_attempts]
+    """This turn's attempts, in order."""
     sticky: Sticky | None
+    """Set after a failover, cleared when the primary answers again."""
+
+
+class State(InputState, RouteState, total=False):
+    """The checkpointed conversation plus the facts of the last turn."""
+
+    served_by: str
+    """The provider that answered this turn."""
+    degraded: bool
+    """True when the mock answered."""
