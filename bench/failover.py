@@ -24,6 +24,8 @@ from bench.report import Section, Table, ms, times
 from llm_failover.testing import Behaviour, quota, rate_limited
 
 Factory = Callable[[], Tool]
+BACKUP_ALONE = "bound: direct ChatOllama (no failover)"
+BACKUP_FLOOR = "bound: LangGraph floor calling ChatOllama"
 
 
 @dataclass(slots=True)
@@ -98,9 +100,13 @@ def measure(env: Env, fault: Behaviour, make: Factory, firsts: int, steady: int)
 
 
 def factories(
-    env: Env, savers: tuple[Saver, ...], stack: contextlib.ExitStack
+    env: Env, savers: tuple[Saver, ...], stack: contextlib.ExitStack, *, bounds: bool = False
 ) -> dict[str, tuple[Factory, bool]]:
-    """Each tool's maker (fresh state on every call) and whether it is slow to fail over."""
+    """Each tool's maker (fresh state on every call) and whether it is slow to fail over.
+
+    `bounds` adds the two lower bounds: the backup called alone, and LangGraph's floor
+    graph calling it with the first saver.
+    """
 
     def ours(kind: Saver) -> Factory:
         def make() -> Tool:
@@ -110,6 +116,17 @@ def factories(
         return make
 
     out: dict[str, tuple[Factory, bool]] = {f"ours [{k}]": (ours(k), False) for k in savers}
+    if bounds:
+        # Not failover tools: what answering from the backup costs with no failover at
+        # all, alone and inside LangGraph's one-node floor graph with the same saver.
+        ollama = peers.backup(env.up)
+        out[BACKUP_ALONE] = (lambda: peers.direct(ollama, BACKUP_ALONE), False)
+
+        def floor() -> Tool:
+            saver = stack.enter_context(env.saver(savers[0]))
+            return peers.floor(ollama, saver, name=BACKUP_FLOOR)
+
+        out[BACKUP_FLOOR] = (floor, False)
     out["with_fallbacks (default retries)"] = (
         lambda: peers.with_fallbacks(env.up, max_retries=None), True)  # fmt: skip
     out["with_fallbacks (max_retries=0)"] = (
@@ -132,7 +149,8 @@ def scenario(env: Env, title: str, fault: Behaviour, savers: tuple[Saver, ...]) 
     """Measure every tool against `fault`; tabulate with ratios to our first saver."""
     runs: dict[str, Run] = {}
     with contextlib.ExitStack() as stack:
-        for name, (make, slow) in factories(env, savers, stack).items():
+        bounds = fault.kind == "quota"
+        for name, (make, slow) in factories(env, savers, stack, bounds=bounds).items():
             firsts = env.size(5, 1) if slow or fault.retry_after == 1 else env.size(30, 3)
             steady = env.size(5, 2) if slow else env.size(100, 5)
             if fault.retry_after == 1 and not slow:
@@ -189,6 +207,17 @@ def _findings(runs: dict[str, Run], reference: str, fault: Behaviour) -> list[st
             f"(target: faster).",
             f"requests to the primary while its circuit is open: {open_primary} (target: 0).",
         ]
+        if BACKUP_FLOOR in runs:
+            bound = stats(runs[BACKUP_FLOOR].first).median
+            alone = stats(runs[BACKUP_ALONE].first).median
+            out.append(
+                f"the ceiling for any LangGraph graph here: its one-node floor, calling the "
+                f"backup directly with no failover at all, takes {bound:.2f} ms "
+                f"(the backup's request alone: {alone:.2f} ms), so no graph can be more than "
+                f"{ratio(peer, bound):,.0f}x faster than with_fallbacks (default retries) on "
+                f"this machine; ours is at {ratio(peer, first):,.0f}x on the first call "
+                f"and {ratio(peer, stats(ours.steady).median):,.0f}x with the circuit open."
+            )
     return out
 
 

@@ -70,6 +70,11 @@ def direct(client: BaseChatModel, name: str = "direct ChatOpenAI") -> Tool:
     return Tool(name, lambda _t, h: client.invoke(h), lambda _t, h: client.ainvoke(h))
 
 
+def backup(up: Upstreams) -> ChatOllama:
+    """The Ollama client as a peer builds it: the backup every tool fails over to."""
+    return ChatOllama(model=OLLAMA_MODEL, base_url=up.ollama)
+
+
 def with_fallbacks(up: Upstreams, *, max_retries: int | None) -> Tool:
     """`ChatOpenAI(...).with_fallbacks([ChatOllama(...)])`, the SDK's retries as given."""
     retries: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
@@ -80,7 +85,7 @@ def with_fallbacks(up: Upstreams, *, max_retries: int | None) -> Tool:
         timeout=TIMEOUT,
         **retries,
     )
-    chain = primary.with_fallbacks([ChatOllama(model=OLLAMA_MODEL, base_url=up.ollama)])
+    chain = primary.with_fallbacks([backup(up)])
     label = "default retries" if max_retries is None else f"max_retries={max_retries}"
     return Tool(f"with_fallbacks ({label})", lambda _t, h: chain.invoke(h),
                 lambda _t, h: chain.ainvoke(h))  # fmt: skip

@@ -8,10 +8,12 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover import MockChatModel
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, quota
+from llm_failover.health.store import MemoryStore
+from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
 from tests.conftest import FAKE_KEY, MakeGraph
 
 TURNS = [
@@ -148,3 +150,40 @@ def test_scripted_mock_is_injected_at_build(make_graph: MakeGraph) -> None:
     state = graph.invoke({"messages": [("user", "look up neko")]})
     assert state["messages"][-1].tool_calls == [call]
     assert state["served_by"] == "mock"
+
+
+def test_a_turn_writes_only_the_facts_that_changed(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """A turn does not rewrite facts that kept their value; the state stays whole.
+
+    Unchanged `served_by`, `degraded` and `sticky` are a blob fewer each per checkpoint.
+    """
+    clock = FakeClock()
+    graph = make_graph(checkpointer=InMemorySaver(), clock=clock.clock,
+                       circuit_store=MemoryStore())  # fmt: skip
+    config: Any = {"configurable": {"thread_id": "facts"}}
+
+    def turn(text: str) -> set[str]:
+        written: set[str] = set()
+        for update in graph.stream({"messages": [HumanMessage(text)]}, config,
+                                   stream_mode="updates"):  # fmt: skip
+            for node_update in update.values():
+                written |= set(node_update or {})
+        return written
+
+    openai_emu.always(ok())
+    ollama_emu.always(ok())
+    assert turn("one") == {"messages", "attempts", "served_by", "degraded", "sticky"}
+    assert turn("two") == {"messages", "attempts"}
+    openai_emu.always(quota())
+    assert turn("three") == {"messages", "attempts", "served_by", "sticky"}
+    state = graph.get_state(config).values
+    assert state["served_by"] == "ollama" and state["sticky"]["node"] == "ollama"
+    assert turn("four") == {"messages", "attempts"}  # still on the backup, same facts
+    clock.advance(3600)  # the quota cooldown is over: the thread goes back to OpenAI
+    openai_emu.always(ok())
+    assert turn("five") == {"messages", "attempts", "served_by", "sticky"}
+    state = graph.get_state(config).values
+    assert state["served_by"] == "openai" and state["sticky"] is None
+    assert state["degraded"] is False and len(state["messages"]) == 10

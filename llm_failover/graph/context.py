@@ -82,10 +82,15 @@ OPTIONS = frozenset({"tools", "tool_choice", "temperature", "stop", "response_fo
 SETTINGS = tuple(sorted(FIELDS - OPTIONS))
 
 
+# What a run without a context gets; frozen, so one instance serves every such run and
+# `Plan.resolve` knows it at a glance.
+DEFAULT_CONTEXT = Context()
+
+
 def context_of(value: Any) -> Context:
     """The run's options, whether given as a Context, a dict, or not at all."""
     if value is None:
-        return Context()
+        return DEFAULT_CONTEXT
     if isinstance(value, Context):
         return value
     # A server may pass a context dict with keys of its own: take ours, ignore the rest.

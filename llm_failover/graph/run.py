@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm_failover.errors import ConfigError
-from llm_failover.graph.context import SETTINGS, Context
+from llm_failover.graph.context import DEFAULT_CONTEXT, SETTINGS, Context
 from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, seconds
 from llm_failover.graph.settings import ProviderSpec, Settings
 from llm_failover.health.circuit import circuit_key
@@ -52,10 +52,12 @@ class Plan:
 
     def resolve(self, context: Context) -> Run:
         """The run's settings; raises `ConfigError` naming any bad value."""
-        given = {name: getattr(context, name) for name in SETTINGS}
-        given = {name: value for name, value in given.items() if value not in (None, "", [], {})}
-        if not given:
+        if context is DEFAULT_CONTEXT:
             return self.default  # the common case costs nothing
+        given = {name: value for name in SETTINGS
+                 if (value := getattr(context, name)) not in (None, "", [], {})}  # fmt: skip
+        if not given:
+            return self.default
         base = self.default
         models = {**base.models, **self._models(given.get("models", {}))}
         policy = load_policy(given, base=base.policy, names=_CONTEXT_NAMES)

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
 
 from llm_failover.clock import Clock
 from llm_failover.errors import ErrorKind, Failure, classify, fails_over
@@ -107,8 +108,12 @@ class Call:
             return None
         return max(min(self.run.timeout, self.budget_left()), 0.001)
 
-    def prepare(self) -> ModelCall | None:
-        """The model with this call's options bound, or None once the attempt is over."""
+    def prepare(self) -> tuple[ModelCall, RunnableConfig] | None:
+        """The model with this call's options bound, and its trace config; None when done.
+
+        The config is passed to `invoke` rather than bound with `with_config`: the same
+        merge with the node's config, without building a binding on every call.
+        """
         if self._done or self.model is None:
             return None
         self._done, self._started = True, time.perf_counter()
@@ -116,8 +121,8 @@ class Call:
         other = self.model_name if self.model_name != spec.model else None
         call = bind_options(self.model, self.context, tools=not self.tools_dropped,
                             timeout=self.deadline(), name=other)  # fmt: skip
-        return call.with_config(trace_config(spec.provider, self.model_name, spec.node, number,
-                                             retry=self.retry, probe=self.probing))  # fmt: skip
+        return call, trace_config(spec.provider, self.model_name, spec.node, number,
+                                  retry=self.retry, probe=self.probing)  # fmt: skip
 
     def take(self, outcome: tuple[str, Any]) -> None:
         """Record what the call gave; raise what must not fail over."""

@@ -38,7 +38,7 @@ def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) ->
             result = None
             if op[0] == "call":
                 try:
-                    result = ("ok", op[1].invoke(op[2]))
+                    result = ("ok", op[1].invoke(op[2], op[4]))
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":
@@ -66,7 +66,7 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
             if op[0] == "call":
                 try:
                     async with asyncio.timeout(op[3]):  # a real deadline, drips included
-                        result = ("ok", await op[1].ainvoke(op[2]))
+                        result = ("ok", await op[1].ainvoke(op[2], op[4]))
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":
