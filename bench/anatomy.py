@@ -175,7 +175,13 @@ def run(env: Env) -> Section:
         rows=rows,
         notes=["InMemorySaver; rows 1-4 at LangGraph's default durability (`async`). "
                "No network: the model is in-process. Each sample is a thread's second "
-               "turn."],
+               "turn.",
+               "Why an edge costs what it does, in LangGraph's source: a conditional edge "
+               "from START makes `__start__` a traced two-step sequence (the input's "
+               "write, then the branch) instead of a lone channel write "
+               "(`pregel/_read.py`, `PregelNode.node`), and every branch reads the state "
+               "by copying each of the graph's channels, whatever it selects "
+               "(`pregel/_algo.py`, `local_read`)."],
     )  # fmt: skip
     return Section(
         key="anatomy",
