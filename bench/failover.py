@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import peers
 from bench.env import Env, Saver, ask, thread_id
-from bench.harness import ratio, stats
+from bench.harness import Case, interleaved, ratio, stats
 from bench.peers import Tool, answered_by
 from bench.report import Section, Table, ms, times
 from llm_failover.testing import Behaviour, quota, rate_limited
@@ -156,7 +156,44 @@ def scenario(env: Env, title: str, fault: Behaviour, savers: tuple[Saver, ...]) 
             if fault.retry_after == 1 and not slow:
                 steady = env.size(20, 3)
             runs[name] = measure(env, fault, make, firsts, steady)
-    return _section(title, runs, f"ours [{savers[0]}]", fault)
+    section = _section(title, runs, f"ours [{savers[0]}]", fault)
+    if fault.kind == "quota":
+        section.findings.append(_sticky(env, fault, savers[0]))
+    return section
+
+
+def _sticky(env: Env, fault: Behaviour, kind: Saver) -> str:
+    """A failed-over thread's next turn, against LangGraph's floor graph on the backup.
+
+    The turn after a failover enters at the backup (the thread's `sticky` record): no
+    step at the primary, no request to it.
+    """
+    env.reset()
+    env.openai.always(fault)
+    rounds = env.size(200, 5)
+    with env.saver(kind) as ours_saver, env.saver(kind) as floor_saver:
+        ours = peers.ours(env.up, env.client, ours_saver, name="ours")
+        floor = peers.floor(peers.backup(env.up), floor_saver, name="floor")
+
+        def second_turn(tool: Tool) -> Case:
+            def prepare() -> Callable[[], Any]:
+                thread = thread_id()
+                tool.invoke(thread, [ask(0)])  # turn 1, untimed: ours fails over here
+                return lambda: tool.invoke(thread, [ask(1)])
+
+            return prepare
+
+        before = env.openai.count()
+        samples = interleaved({"ours": second_turn(ours), "floor": second_turn(floor)}, rounds)
+        primary = env.openai.count() - before
+    sticky, bound = stats(samples["ours"]).median, stats(samples["floor"]).median
+    return (
+        f"a failed-over thread's next turn (ours [{kind}], entering at the backup): "
+        f"{sticky:.2f} ms, {sticky - bound:+.2f} ms over LangGraph's floor graph calling "
+        f"the backup with the same saver ({bound:.2f} ms); {primary} primary "
+        f"request{'' if primary == 1 else 's'} in {rounds} such threads (their first "
+        f"turns included, the circuit open after the first)."
+    )
 
 
 def _section(title: str, runs: dict[str, Run], reference: str, fault: Behaviour) -> Section:
