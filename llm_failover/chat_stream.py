@@ -36,12 +36,10 @@ def relay(
     isolated = contextvars.Context()
     parts = isolated.run(graph.stream, inputs, config, context=context, stream_mode=STREAM_MODES)
     while (part := isolated.run(next, parts, None)) is not None:
-        mode, payload = part
-        if mode == "values":
-            final.update(payload)
-        if mode == "custom" and announce:
-            dispatch_custom_event("failover", payload)
-        if chunk := stream_chunk(mode, payload):
+        event, chunk = _take(part, final)
+        if event is not None and announce:
+            dispatch_custom_event("failover", event)
+        if chunk:
             yield chunk
     if last := final_chunk(final):
         yield last
@@ -57,17 +55,27 @@ async def arelay(
     loop = asyncio.get_running_loop()
     while True:
         try:
-            mode, payload = await loop.create_task(anext(parts), context=isolated)
+            part = await loop.create_task(anext(parts), context=isolated)
         except StopAsyncIteration:
             break
-        if mode == "values":
-            final.update(payload)
-        if mode == "custom" and announce:
-            await adispatch_custom_event("failover", payload)
-        if chunk := stream_chunk(mode, payload):
+        event, chunk = _take(part, final)
+        if event is not None and announce:
+            await adispatch_custom_event("failover", event)
+        if chunk:
             yield chunk
     if last := final_chunk(final):
         yield last
+
+
+def _take(part: Any, final: dict[str, Any]) -> tuple[Any, ChatGenerationChunk | None]:
+    """One graph stream part, as both relays read it: the event to announce, the chunk.
+
+    The event is the failover to announce (None: none); `final` keeps the latest state.
+    """
+    mode, payload = part
+    if mode == "values":
+        final.update(payload)
+    return (payload if mode == "custom" else None), stream_chunk(mode, payload)
 
 
 def stream_chunk(mode: str, payload: Any) -> ChatGenerationChunk | None:

@@ -26,6 +26,7 @@ from llm_failover.graph.state import Attempt, State
 from llm_failover.health.circuit import Admission, Circuit, after_failure, after_success, ttl
 from llm_failover.health.store import Transition
 from llm_failover.nodes.fit import fit
+from llm_failover.nodes.mock_schema import UNFORCED
 from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options, trace_config
 
 
@@ -203,7 +204,7 @@ class Call:
 
     def _forced(self) -> bool:
         choice = self.context.tool_choice
-        return bool(self.context.tools) and choice not in (None, False, "auto", "none")
+        return bool(self.context.tools) and choice not in UNFORCED
 
     def failover_event(self) -> dict[str, Any] | None:
         """The stream event announcing that this node takes over from a failed one."""

@@ -54,7 +54,7 @@ def _by_type(kind: str, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> A
 
 
 # tool_choice values that leave the model free to answer in text.
-_UNFORCED = (None, False, "auto", "none")
+UNFORCED = (None, False, "auto", "none")
 
 
 def forced_call(tools: Sequence[Mapping[str, Any]], choice: Any) -> dict[str, Any] | None:
@@ -64,7 +64,7 @@ def forced_call(tools: Sequence[Mapping[str, Any]], choice: Any) -> dict[str, An
     LangChain's ("any", True, a tool name) or OpenAI's ("required", `{"type":
     "function", "function": {"name": ...}}`). None when the choice forces nothing.
     """
-    if not tools or choice in _UNFORCED:
+    if not tools or choice in UNFORCED:
         return None
     wanted = choice.get("function", {}).get("name") if isinstance(choice, dict) else choice
     functions = [tool["function"] for tool in tools]
