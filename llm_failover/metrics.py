@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, generate_latest
@@ -30,9 +32,25 @@ FAILOVERS = Counter(
 )
 
 
+MAX_MODELS = 64
+"""Distinct (provider, model) label sets kept: a run may name models, and each label set
+lives in memory until removed, so the least recently used ones are dropped past this."""
+_models: OrderedDict[tuple[str, str], set[str]] = OrderedDict()
+_models_lock = threading.Lock()
+
+
 def observe_attempt(attempt: Attempt) -> None:
     """Count one attempt."""
-    ATTEMPTS.labels(attempt["provider"], attempt["model"], attempt["error"] or "none").inc()
+    provider, model, error = attempt["provider"], attempt["model"], attempt["error"] or "none"
+    with _models_lock:
+        errors = _models.setdefault((provider, model), set())
+        errors.add(error)
+        _models.move_to_end((provider, model))
+        while len(_models) > MAX_MODELS:
+            (old_provider, old_model), old_errors = _models.popitem(last=False)
+            for old_error in old_errors:
+                ATTEMPTS.remove(old_provider, old_model, old_error)
+        ATTEMPTS.labels(provider, model, error).inc()
 
 
 def observe_failover(event: dict[str, Any], attempt_detail: str | None = None) -> None:

@@ -6,7 +6,14 @@ import pytest
 
 from llm_failover.errors import ErrorKind, Failure
 from llm_failover.graph.policy import Policy
-from llm_failover.health.circuit import Circuit, admission, after_failure, after_success
+from llm_failover.health.circuit import (
+    MAX_RETRY_AFTER,
+    Circuit,
+    admission,
+    after_failure,
+    after_success,
+    stricter,
+)
 from llm_failover.health.store import MemoryStore
 
 NOW = 1_000.0
@@ -18,9 +25,11 @@ def lost(kind: ErrorKind, retry_after: float | None = None) -> Failure:
     return {"kind": kind, "status_code": None, "retry_after": retry_after, "detail": ""}
 
 
-def opened(until: float | None, failures: int = 0, reason: str = "x") -> Circuit:
-    """A record."""
-    return {"failures": failures, "open_until": until, "reason": reason}
+def opened(
+    until: float | None, failures: int = 0, reason: str = "x", since: float = NOW
+) -> Circuit:
+    """A record whose last failure was at `since`."""
+    return {"failures": failures, "open_until": until, "reason": reason, "since": since}
 
 
 @pytest.mark.parametrize(
@@ -37,6 +46,9 @@ def opened(until: float | None, failures: int = 0, reason: str = "x") -> Circuit
         (opened(NOW - 1, 0), lost("connection"), True, opened(NOW + 30, 1, "connection")),
         # a slow timeout finishing after a quota opening does not shorten it
         (opened(NOW + 300, 0), lost("timeout"), False, opened(NOW + 300, 1, "timeout")),
+        # an upstream's Retry-After is believed up to a point
+        (None, lost("rate_limited", 1e9), False,
+         opened(NOW + MAX_RETRY_AFTER, 0, "rate_limited")),
     ],
 )  # fmt: skip
 def test_after_failure(
@@ -44,6 +56,30 @@ def test_after_failure(
 ) -> None:
     """Each failure kind opens, counts or reopens the circuit as the policy says."""
     assert after_failure(record, failure, POLICY, NOW, probing=probing) == expected
+
+
+STRICT = Policy(quota_cooldown=600, rate_limit_cooldown=60, failure_threshold=1,
+                failure_cooldown=60)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record", "policy", "now", "skips"),
+    [
+        (None, STRICT, NOW, False),
+        (opened(None, 1, "server_error"), POLICY, NOW, False),  # the graph's own: no change
+        (opened(None, 1, "server_error"), STRICT, NOW + 59, True),  # threshold 1 for this run
+        (opened(None, 1, "server_error"), STRICT, NOW + 60, False),  # its cooldown is over
+        (opened(None, 1, "insufficient_quota"), STRICT, NOW + 599, True),
+        (opened(None, 1, "insufficient_quota"), Policy(quota_cooldown=0), NOW, False),
+        (opened(None, 0, "rate_limited"), STRICT, NOW + 30, True),
+        (opened(None, 0, "auth"), Policy(failure_cooldown=60), NOW, False),  # below 3
+        # a record from before `since` was kept: no facts to judge
+        ({"failures": 5, "open_until": None, "reason": "timeout"}, STRICT, NOW, False),
+    ],
+)
+def test_stricter(record: Circuit | None, policy: Policy, now: float, skips: bool) -> None:
+    """A run's own policy may skip more than the graph's, judged from the shared facts."""
+    assert stricter(record, policy, POLICY, now) is skips
 
 
 @pytest.mark.parametrize(

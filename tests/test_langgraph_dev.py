@@ -46,6 +46,8 @@ def server(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, tmp_path: Pat
         "OPENAI_API_KEY": FAKE_KEY,
         "OPENAI_BASE_URL": openai_emu.base_url,
         "OLLAMA_BASE_URL": ollama_emu.base_url,
+        # As a deployer grants Studio's form for local work: models too, not the policy.
+        "LLM_FAILOVER_RUN_SETTINGS": "tools,tool_choice,temperature,stop,providers,models",
     }
     # The server keeps its threads in ./.langgraph_api: run it in a fresh directory, with
     # the repo's langgraph.json, its paths made absolute.
@@ -127,3 +129,12 @@ def test_served_graph_fails_over_and_streams_the_event(
     ]
     assert state["degraded"] is True
     assert openai_emu.requests[-1].model == "gpt-4.1"
+
+    # A field the deployer did not grant is refused, no request made, the thread readable.
+    sent = len(openai_emu.requests)
+    with pytest.raises(Exception, match="context failure_cooldown: runs of this graph may not"):
+        client.runs.wait(
+            studio["thread_id"], "llm_failover", input=turn, context={"failure_cooldown": 1e9}
+        )
+    assert len(openai_emu.requests) == sent
+    assert client.threads.get_state(studio["thread_id"])["values"]["served_by"] == "mock"

@@ -87,6 +87,7 @@ def test_quota_opens_the_circuit_then_one_probe_closes_it(
         "failures": 0,  # quota does not count toward the outage threshold
         "open_until": T0 + 300,
         "reason": "insufficient_quota",
+        "since": T0,
     }
     clock.advance(299)
     state = turn(graph)
@@ -209,6 +210,7 @@ def test_consecutive_failures_open_the_circuit_at_the_threshold(
         "failures": 2,
         "open_until": None,
         "reason": "server_error",
+        "since": clock.now(),
     }
     turn(graph)
     assert openai_circuit(store, openai_emu)["open_until"] == T0 + 30

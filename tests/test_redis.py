@@ -93,7 +93,12 @@ def test_one_worker_learns_and_the_other_honours(
     stored = RedisStore(isolated_url).get(
         circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
     )
-    assert stored == {"failures": 0, "open_until": T0 + 300, "reason": "insufficient_quota"}
+    assert stored == {
+        "failures": 0,
+        "open_until": T0 + 300,
+        "reason": "insufficient_quota",
+        "since": T0,
+    }
     raw_keys = [k.decode() for k in redis.Redis.from_url(isolated_url).keys("*")]
     assert raw_keys and all(FAKE_KEY not in k for k in raw_keys)
 

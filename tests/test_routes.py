@@ -128,6 +128,7 @@ async def test_primary_fault_fails_over_to_ollama(
         "failures": 0 if kind in ("insufficient_quota", "rate_limited") else 1,
         "open_until": T0 + open_for if open_for else None,
         "reason": kind,
+        "since": T0,
     }
     assert state["attempts"][0]["open_until"] == circuit["open_until"]
     saved = saver.get_tuple(config)
@@ -185,7 +186,8 @@ async def test_both_down_the_mock_answers(
     assert state["served_by"] == "mock" and state["degraded"] is True
     assert state["messages"][-1].content.startswith("[FALLBACK]")
     ollama = PROCESS_STORE.get(circuit_key("ollama", ollama_emu.base_url, "qwen2.5:0.5b", None))
-    assert ollama == {"failures": 1, "open_until": None, "reason": kind}
+    assert ollama is not None
+    assert ollama == {"failures": 1, "open_until": None, "reason": kind, "since": ollama["since"]}
     key = circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
     primary = PROCESS_STORE.get(key)
     assert primary is not None and primary["reason"] == "insufficient_quota"

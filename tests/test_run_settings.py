@@ -1,8 +1,10 @@
 """Per-run settings in the context (Studio's form): providers, models, timeout, policy.
 
-The graph is built once with its settings; each test changes them for one run through
-`context=` and checks, against the emulators, that the run did what the context said and
-that the next run without a context is back to the graph's own settings.
+The graph is built once with its settings, granting runs every field
+(`run_settings="all"`); each test changes them for one run through `context=` and checks,
+against the emulators, that the run did what the context said and that the next run
+without a context is back to the graph's own settings. What a run may not do (ungranted
+fields, absurd values, changing what other callers get) is in `test_untrusted_callers.py`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ from llm_failover.testing import (
 from tests.conftest import FAKE_KEY, MakeGraph
 
 USER = {"messages": [HumanMessage("hi")]}
+
+
+@pytest.fixture
+def make_graph(make_graph: MakeGraph) -> MakeGraph:
+    """The conftest graph, granting runs every context field."""
+
+    def make(**overrides: Any) -> Any:
+        return make_graph(**{"run_settings": "all", **overrides})
+
+    return make
 
 
 def route(state: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -132,21 +144,29 @@ def test_policy_for_one_run(make_graph: MakeGraph, openai_emu: OpenAIEmulator) -
     assert clock.sleeps == [1]
 
 
-def test_failure_threshold_and_quota_cooldown_for_one_run(
+def test_a_runs_own_policy_skips_for_that_run_only(
     make_graph: MakeGraph, openai_emu: OpenAIEmulator
 ) -> None:
-    """failure_threshold=1 opens the circuit on the first 5xx; quota_cooldown=0 opens none."""
-    store = MemoryStore()
-    graph = make_graph(circuit_store=store)
+    """failure_threshold=1: that run skips a primary with one 5xx; others still call it."""
+    store, clock = MemoryStore(), FakeClock()
+    graph = make_graph(circuit_store=store, clock=clock.clock)
     key = circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
-    openai_emu.script(quota())
-    graph.invoke(USER, context={"quota_cooldown": 0})
-    assert store.get(key) is None
     openai_emu.script(server_error())
-    graph.invoke(USER, context={"failure_threshold": 1, "failure_cooldown": 7})
+    graph.invoke(USER)
     record = store.get(key)
-    assert record is not None and record["reason"] == "server_error"
-    assert record["open_until"] is not None
+    assert record is not None and record["open_until"] is None  # 1 of the graph's 3
+    strict = {"failure_threshold": 1, "failure_cooldown": 60}
+    state = graph.invoke(USER, context=strict)
+    assert route(state) == [("openai", "circuit_open"), ("ollama", None)]
+    assert "this run's own policy" in state["attempts"][0]["detail"]
+    assert state["attempts"][0]["open_until"] is None  # nothing shared was opened
+    assert len(openai_emu.requests) == 1
+    assert route(graph.invoke(USER)) == [("openai", None)]
+    clock.advance(61)
+    openai_emu.script(server_error())
+    graph.invoke(USER)
+    clock.advance(61)  # the strict run's own cooldown over: it calls again
+    assert route(graph.invoke(USER, context=strict)) == [("openai", None)]
 
 
 def test_empty_fields_mean_the_graph_settings(

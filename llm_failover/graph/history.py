@@ -26,6 +26,10 @@ from langgraph.graph.message import add_messages
 def merge_messages(current: list[AnyMessage], new: Any) -> list[AnyMessage]:
     """`add_messages`, after dropping what the caller sent again (see the module text)."""
     incoming: list[Any] = convert_to_messages(new if isinstance(new, list) else [new])
+    if current and not isinstance(current[0], BaseMessage):
+        # The LangGraph server hands a stored thread back as dicts when it re-applies a
+        # failed run's pending writes (GET /threads/{id}/state).
+        current = cast(list[AnyMessage], convert_to_messages(current))
     return cast(list[AnyMessage], add_messages(list[Any](current), _unseen(current, incoming)))
 
 

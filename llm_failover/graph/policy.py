@@ -1,15 +1,18 @@
 """The failure policy: how long to wait, when to retry, when a circuit opens.
 
 Immutable and validated when the graph is built (see `settings.load_settings`). Routers
-and the circuit breaker read it; nothing else decides what a failure costs.
+and the circuit breaker read it; nothing else decides what a failure costs. `BOUNDS` is
+the one table of the numeric settings' ranges: the environment and a run's context are
+checked against it, so no value can be absurd, whoever sends it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from llm_failover.errors import ConfigError
 
@@ -32,6 +35,35 @@ class Policy:
     """Seconds of waits plus calls one turn may spend before only the mock is left."""
 
 
+class Bound(NamedTuple):
+    """The range a numeric setting must fall in, whoever sets it."""
+
+    low: float
+    """The smallest value allowed (inclusive when `zero_ok`, else exclusive of 0)."""
+    high: float
+    """The largest value allowed, inclusive."""
+    zero_ok: bool = False
+    """Whether 0 is meaningful (the quota cooldown: no circuit)."""
+    whole: bool = False
+    """Whether the value is a count (a whole number) rather than seconds."""
+
+
+DAY = 86_400.0
+BOUNDS: Mapping[str, Bound] = {
+    "timeout": Bound(0.0, 3600.0),
+    "turn_budget": Bound(0.0, 7200.0),
+    "retry_budget": Bound(0.0, 600.0),
+    "quota_cooldown": Bound(0.0, DAY, zero_ok=True),
+    "rate_limit_cooldown": Bound(0.0, DAY),
+    "failure_cooldown": Bound(0.0, DAY),
+    "failure_threshold": Bound(1, 1000, whole=True),
+}
+"""Every numeric setting's range, by keyword (also its context field)."""
+
+# Settings a run may only lower: raising them would let one caller hold shared workers
+# (and the provider's capacity) longer than the deployer allowed.
+CAPPED_BY_GRAPH = ("timeout", "turn_budget", "retry_budget")
+
 # override keyword -> environment variable
 POLICY_ENV: Mapping[str, str] = {
     "quota_cooldown": "LLM_FAILOVER_QUOTA_COOLDOWN",
@@ -51,35 +83,55 @@ def load_policy(
     A malformed value is refused with its setting's name from `names`: the environment
     variable when the graph is built, the context field when a run overrides it.
     """
-    values: dict[str, Any] = {}
-    for key, setting in names.items():
-        if raw.get(key) is None:
-            continue
-        if key == "failure_threshold":
-            values[key] = _count(raw[key], setting)
-        else:
-            # Only the quota cooldown may be 0 (no circuit); a zero budget is a typo.
-            values[key] = seconds(raw[key], setting, zero_ok=key == "quota_cooldown")
+    values = {key: number(raw[key], setting, key)
+              for key, setting in names.items() if raw.get(key) is not None}  # fmt: skip
     return dataclasses.replace(base or Policy(), **values)
 
 
-def seconds(value: Any, setting: str, *, zero_ok: bool = False) -> float:
+def number(value: Any, setting: str, key: str) -> Any:
+    """Parse the setting `key` within its `BOUNDS`, naming `setting` when it is not."""
+    bound = BOUNDS[key]
+    if bound.whole:
+        return _count(value, setting, bound)
+    return seconds(value, setting, zero_ok=bound.zero_ok, high=bound.high)
+
+
+def seconds(value: Any, setting: str, *, zero_ok: bool = False, high: float = DAY) -> float:
     """Parse a number of seconds, naming the setting when it is malformed."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{setting}: expected a number of seconds, got {value!r}") from None
-    if not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok):
+        if isinstance(value, bool):
+            raise TypeError  # True is 1 to float(), never a number of seconds to a person
+        parsed = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{setting}: expected a number of seconds, got {show(value)}") from None
+    if not math.isfinite(parsed) or parsed < 0 or (parsed == 0 and not zero_ok):
         kind = "zero or more" if zero_ok else "a positive number of"
-        raise ConfigError(f"{setting}: must be {kind} seconds, got {value!r}")
-    return number
+        raise ConfigError(f"{setting}: must be {kind} seconds, got {show(value)}")
+    if parsed > high:
+        raise ConfigError(f"{setting}: must be at most {high:g} seconds, got {show(value)}")
+    return parsed
 
 
-def _count(value: Any, setting: str) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"{setting}: expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"{setting}: must be 1 or more, got {value!r}")
-    return number
+def _count(value: Any, setting: str, bound: Bound) -> int:
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not text.strip().lstrip("-").isdigit() or len(text) > 12:
+        raise ConfigError(f"{setting}: expected a whole number, got {show(value)}")
+    parsed = int(text)
+    if not bound.low <= parsed <= bound.high:
+        raise ConfigError(
+            f"{setting}: must be {bound.low:g} or more and at most {bound.high:g}, "
+            f"got {show(value)}"
+        )
+    return parsed
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A short `repr` of `value`: an error message must stay small whatever was sent."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"  # repr() refuses huge ints
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60

@@ -2,10 +2,14 @@
 
 The graph's nodes and edges are fixed when it is built; a run may still narrow the chain
 to some of its providers, give a provider another model, or change the timeout and the
-failure policy (from Studio's form, say). `Plan.resolve` turns the context into a `Run`,
-validated with the same rules and messages as the environment. The entry edge, every
-provider node and every router read the same `Run`, so the route a router picks and the
-circuit a node updates never disagree.
+failure policy (from Studio's form, say), as far as its deployer granted (`limits.py`).
+`Plan.resolve` turns the context into a `Run`, validated with the same rules and messages
+as the environment. The entry edge, every provider node and every router read the same
+`Run`, so the route a router picks and the circuit a node updates never disagree.
+
+A run's policy is its own: it decides that run's waits and which providers that run
+skips, never what the shared circuits record (`Run.shared` does), so no caller can deny
+a provider to the others.
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm_failover.errors import ConfigError
-from llm_failover.graph.context import DEFAULT_CONTEXT, SETTINGS, Context
-from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, seconds
+from llm_failover.graph.context import DEFAULT_CONTEXT, FIELDS, OPTIONS, Context
+from llm_failover.graph.limits import BLANK, check_count, check_grants, check_name, check_options
+from llm_failover.graph.policy import (
+    CAPPED_BY_GRAPH,
+    POLICY_ENV,
+    Policy,
+    load_policy,
+    number,
+    show,
+)
 from llm_failover.graph.settings import ProviderSpec, Settings
 from llm_failover.health.circuit import circuit_key
 
@@ -32,8 +44,13 @@ class Run:
     keys: Mapping[str, str]
     """Each node's circuit key for this run (provider, URL, model, key hash); "" for the mock."""
     policy: Policy
+    """This run's policy: its waits, its turn budget, the circuits it treats as open."""
     timeout: float
-    """Seconds allowed per call; also how long a half-open probe claim lasts."""
+    """Seconds allowed per call."""
+    shared: Policy
+    """The graph's own policy: the only one that changes a shared circuit."""
+    shared_timeout: float
+    """The graph's own timeout: a call cut sooner says nothing about the provider."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,33 +59,58 @@ class Plan:
 
     settings: Settings = dataclasses.field(repr=False)
     default: Run = dataclasses.field(init=False)
+    _last: tuple[Context, Run] | None = dataclasses.field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
-        specs = self.settings.chain
+        specs, settings = self.settings.chain, self.settings
         models = {spec.node: spec.model for spec in specs}
         default = Run(route=tuple(models), models=models, keys=self._keys(models),
-                      policy=self.settings.policy, timeout=self.settings.timeout)  # fmt: skip
+                      policy=settings.policy, timeout=settings.timeout,
+                      shared=settings.policy, shared_timeout=settings.timeout)  # fmt: skip
         object.__setattr__(self, "default", default)  # frozen: computed once, here
 
     def resolve(self, context: Context) -> Run:
-        """The run's settings; raises `ConfigError` naming any bad value."""
+        """The run's settings; raises `ConfigError` naming any bad value or ungranted field."""
         if context is DEFAULT_CONTEXT:
             return self.default  # the common case costs nothing
-        given = {name: value for name in SETTINGS
-                 if (value := getattr(context, name)) not in (None, "", [], {})}  # fmt: skip
-        if not given:
-            return self.default
+        last = self._last  # the entry edge, the node and its router resolve one context
+        if last is not None and last[0] is context:
+            return last[1]
+        run = self._resolve(context)
+        object.__setattr__(self, "_last", (context, run))  # one slot; a tuple swap is atomic
+        return run
+
+    def _resolve(self, context: Context) -> Run:
+        given = {name: value for name in FIELDS if (value := getattr(context, name)) not in BLANK}
+        check_grants(given, self.settings.run_settings)
+        check_options({k: v for k, v in given.items() if k in OPTIONS})
+        given = {k: v for k, v in given.items() if k not in OPTIONS}
         base = self.default
+        if not given:
+            return base
         models = {**base.models, **self._models(given.get("models", {}))}
+        for name in CAPPED_BY_GRAPH:
+            if name in given:
+                given[name] = self._capped(name, given[name])
         policy = load_policy(given, base=base.policy, names=_CONTEXT_NAMES)
-        timeout = seconds(given["timeout"], "context timeout") if "timeout" in given else None
-        return Run(
+        return dataclasses.replace(
+            base,
             route=self._route(given["providers"]) if "providers" in given else base.route,
             models=models,
             keys=base.keys if models == base.models else self._keys(models),
             policy=policy,
-            timeout=base.timeout if timeout is None else timeout,
+            timeout=given.get("timeout", base.timeout),
         )
+
+    def _capped(self, name: str, value: Any) -> float:
+        """A run's timeout or budget: within its bounds, and no more than the graph's own."""
+        parsed = float(number(value, f"context {name}", name))
+        own = self.settings.timeout if name == "timeout" else getattr(self.settings.policy, name)
+        if parsed > own:
+            raise ConfigError(
+                f"context {name}: at most the graph's own {own:g} seconds, got {parsed:g}"
+            )
+        return parsed
 
     def _nodes(self, name: Any, field: str) -> list[ProviderSpec]:
         """The nodes a provider or node name stands for."""
@@ -76,12 +118,16 @@ class Plan:
         if not specs:
             valid = sorted({*(s.node for s in self.settings.chain),
                             *(s.provider for s in self.settings.chain)})  # fmt: skip
-            raise ConfigError(f"context {field}: unknown provider {name!r}; valid: {valid}")
+            raise ConfigError(f"context {field}: unknown provider {show(name)}; valid: {valid}")
         return specs
 
     def _route(self, names: Any) -> tuple[str, ...]:
         if isinstance(names, str):
             names = [part.strip() for part in names.split(",")]
+        if not isinstance(names, list | tuple):
+            raise ConfigError(f"context providers: expected a list of names, got {show(names)}")
+        check_count("providers", names)
+        names = [check_name("providers", name) for name in names]
         nodes = [spec.node for name in names for spec in self._nodes(name, "providers")]
         chain = [spec.node for spec in self.settings.chain]
         if len(set(nodes)) < len(nodes) or nodes != [n for n in chain if n in nodes]:
@@ -94,16 +140,19 @@ class Plan:
 
     def _models(self, given: Any) -> dict[str, str]:
         if not isinstance(given, Mapping):
-            raise ConfigError(f'context models: expected {{"provider": "model"}}, got {given!r}')
+            raise ConfigError(
+                f'context models: expected {{"provider": "model"}}, got {show(given)}'
+            )
+        check_count("models", given)
         models: dict[str, str] = {}
         for name, model in given.items():
-            for spec in self._nodes(name, "models"):
+            for spec in self._nodes(check_name("models", name), "models"):
                 if spec.provider == "mock" or not isinstance(model, str) or not model.strip():
                     raise ConfigError(
-                        f"context models: {name!r} cannot take the model {model!r}; "
+                        f"context models: {show(name)} cannot take the model {show(model)}; "
                         "a model name is a non-empty string, and the mock takes none"
                     )
-                models[spec.node] = model.strip()
+                models[spec.node] = check_name("models", model)
         return models
 
     def _keys(self, models: Mapping[str, str]) -> dict[str, str]:

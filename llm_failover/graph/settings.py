@@ -16,7 +16,8 @@ from typing import Any, Literal, cast, get_args
 from pydantic import SecretStr
 
 from llm_failover.errors import ConfigError
-from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, seconds
+from llm_failover.graph.limits import parse_grants
+from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, number
 
 Provider = Literal["openai", "ollama", "mock"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
@@ -59,6 +60,8 @@ class Settings:
     """`LLM_FAILOVER_REDIS_URL`: share circuits across workers; `None` keeps them in-process."""
     policy: Policy = dataclasses.field(default_factory=Policy)
     """What to do after each kind of failure."""
+    run_settings: frozenset[str] = dataclasses.field(default_factory=lambda: parse_grants(None))
+    """`LLM_FAILOVER_RUN_SETTINGS`: the context fields a run may set (`limits.py`)."""
 
 
 # override keyword -> environment variable
@@ -73,6 +76,7 @@ ENV_NAMES: Mapping[str, str] = {
     "ollama_base_url": "OLLAMA_BASE_URL",
     "redis_url": "LLM_FAILOVER_REDIS_URL",
     "context_tokens": "LLM_FAILOVER_CONTEXT_TOKENS",
+    "run_settings": "LLM_FAILOVER_RUN_SETTINGS",
     **POLICY_ENV,
 }
 
@@ -89,12 +93,15 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     key = raw["openai_api_key"]
     return Settings(
         chain=_windows(_chain([primary, *fallbacks], models), raw["context_tokens"]),
-        timeout=30.0 if raw["timeout"] is None else seconds(raw["timeout"], "LLM_FAILOVER_TIMEOUT"),
+        timeout=30.0
+        if raw["timeout"] is None
+        else number(raw["timeout"], ENV_NAMES["timeout"], "timeout"),
         openai_base_url=raw["openai_base_url"] or None,
         ollama_base_url=raw["ollama_base_url"] or "http://localhost:11434",
         openai_api_key=SecretStr(key) if key else None,
         redis_url=raw["redis_url"] or None,
         policy=load_policy(raw),
+        run_settings=parse_grants(raw["run_settings"]),
     )
 
 

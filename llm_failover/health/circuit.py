@@ -11,18 +11,23 @@ requests finishing at once cannot undo each other; these functions decide.
 Two rules keep concurrent outcomes honest: an update never shortens an opening that is
 still running (a slow timeout must not cut a fresh 300-second quota opening to 30), and
 only the probe, or a request finishing while the circuit is not open, closes it.
+
+Records are shared by every caller, so only the graph's own policy writes them. A run
+with a stricter policy of its own reads them through `stricter`, which may make that
+run skip a provider the graph would still call, and never the other way round.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from llm_failover.errors import Failure
 from llm_failover.graph.policy import Policy
 
 Admission = Literal["call", "probe", "skip"]
 
+MAX_RETRY_AFTER = 3600.0
 # Kinds that count toward the consecutive-failure threshold.
 COUNTED = frozenset({"server_error", "timeout", "connection", "auth", "not_found"})
 
@@ -36,6 +41,8 @@ class Circuit(TypedDict):
     """Epoch seconds until which no request is made; `None` while below the threshold."""
     reason: str
     """The error kind that last failed."""
+    since: NotRequired[float]
+    """Epoch seconds of that failure (records written before it was kept lack it)."""
 
 
 def circuit_key(provider: str, base_url: str | None, model: str, api_key: str | None) -> str:
@@ -61,7 +68,8 @@ def after_failure(
     if kind == "insufficient_quota":
         cooldown = policy.quota_cooldown or None
     elif kind == "rate_limited":
-        cooldown = failure["retry_after"] or policy.rate_limit_cooldown
+        # An upstream's Retry-After is believed only up to the longest cooldown we allow.
+        cooldown = min(failure["retry_after"] or policy.rate_limit_cooldown, MAX_RETRY_AFTER)
     elif kind in COUNTED and (probing or failures >= policy.failure_threshold):
         cooldown = policy.failure_cooldown
     until = now + cooldown if cooldown else None
@@ -69,7 +77,29 @@ def after_failure(
         until = max(until or 0.0, record["open_until"])  # never shorten a running opening
     if until is None and failures == 0:
         return record  # says nothing about health (e.g. quota with the circuit off)
-    return {"failures": failures, "open_until": until, "reason": kind}
+    return {"failures": failures, "open_until": until, "reason": kind, "since": now}
+
+
+def stricter(record: Circuit | None, policy: Policy, shared: Policy, now: float) -> bool:
+    """Whether a run's own `policy` skips a provider the graph's (`shared`) would call.
+
+    The record's facts (last failure, when, how many) judged by the fields the run changed.
+    """
+    since = record.get("since") if record else None
+    if record is None or since is None:
+        return False
+    kind, cooldown = record["reason"], 0.0
+    if kind == "insufficient_quota" and policy.quota_cooldown != shared.quota_cooldown:
+        cooldown = policy.quota_cooldown
+    elif kind == "rate_limited" and policy.rate_limit_cooldown != shared.rate_limit_cooldown:
+        cooldown = policy.rate_limit_cooldown
+    elif kind in COUNTED and record["failures"] >= policy.failure_threshold:
+        changed = (policy.failure_threshold, policy.failure_cooldown) != (
+            shared.failure_threshold,
+            shared.failure_cooldown,
+        )
+        cooldown = policy.failure_cooldown if changed else 0.0
+    return now < since + cooldown
 
 
 def after_success(record: Circuit | None, now: float, *, probing: bool) -> Circuit | None:

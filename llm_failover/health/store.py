@@ -50,12 +50,17 @@ class CircuitStore(Protocol):
 
 
 class MemoryStore:
-    """Circuits in this process's memory: a dict under a lock (no I/O, so async is free)."""
+    """Circuits in this process's memory: a dict under a lock (no I/O, so async is free).
 
-    def __init__(self) -> None:
+    Bounded whatever the callers send (each model a run names is a circuit): past
+    `max_records`, expired records go first, then those closest to expiring.
+    """
+
+    def __init__(self, max_records: int = 4096) -> None:
         self._lock = threading.Lock()
         self._records: dict[str, tuple[Circuit, float]] = {}  # key -> (record, expires)
         self._probes: dict[str, float] = {}
+        self.max_records = max_records
 
     def _current(self, key: str, now: float) -> Circuit | None:
         held = self._records.get(key)
@@ -72,6 +77,8 @@ class MemoryStore:
             if decision == "probe":
                 if self._probes.get(key, 0.0) > now:
                     return "skip", record  # another request is already probing
+                if len(self._probes) >= self.max_records:  # claims left by crashed calls
+                    self._probes = {k: t for k, t in self._probes.items() if t > now}
                 self._probes[key] = now + claim_for
             return decision, record
 
@@ -83,8 +90,17 @@ class MemoryStore:
             if record is None:
                 self._records.pop(key, None)
             else:
+                if key not in self._records and len(self._records) >= self.max_records:
+                    self._evict(now)
                 self._records[key] = (record, now + keep)
             return record
+
+    def _evict(self, now: float) -> None:
+        """Make room for one record: drop the expired ones, else the soonest to expire."""
+        live = {k: held for k, held in self._records.items() if held[1] > now}
+        if len(live) >= self.max_records:
+            del live[min(live, key=lambda k: live[k][1])]
+        self._records = live
 
     def release(self, key: str) -> None:
         """Give up a probe claim without news about the provider's health."""
@@ -112,6 +128,10 @@ class MemoryStore:
                 held = self._records.get(key)
                 return held[0] if held else None
             return self._current(key, now)
+
+    def count(self) -> int:
+        """How many records it holds (not `__len__`: an empty store must stay truthy)."""
+        return len(self._records)
 
     def clear(self) -> None:
         """Forget every circuit (tests, or an operator who fixed the upstream)."""

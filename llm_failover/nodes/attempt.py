@@ -23,7 +23,14 @@ from llm_failover.graph.routing import should_retry, spent
 from llm_failover.graph.run import Plan, Run
 from llm_failover.graph.settings import ProviderSpec
 from llm_failover.graph.state import Attempt, State
-from llm_failover.health.circuit import Admission, Circuit, after_failure, after_success, ttl
+from llm_failover.health.circuit import (
+    Admission,
+    Circuit,
+    after_failure,
+    after_success,
+    stricter,
+    ttl,
+)
 from llm_failover.health.store import Transition
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.mock_schema import UNFORCED
@@ -80,20 +87,26 @@ class Call:
         self.failure: Failure | None = None
         self.requested = self.tools_dropped = self._done = self.clean = False
         self.latency = 0.0
+        self.given: float | None = None
+        """The deadline the last request was given."""
 
     def admit(self, decision: Admission, record: Circuit | None) -> bool:
         """Whether to make the request; if not, the reason is recorded as the failure."""
-        self.probing = self.probing or decision == "probe"
         # Closed and clean when admitted: a success then changes nothing (a retry's first
         # admission is not re-read here, so it never counts as clean).
         self.clean = decision == "call" and record is None and not self.retry
+        run = self.run
         if decision == "skip" and record is not None:
             reason = f"circuit open after {record['reason']}; no request made"
             self.failure = failure("circuit_open", reason)
+        elif record is not None and stricter(record, run.policy, run.shared, self.now):
+            reason = f"circuit open for this run's own policy after {record['reason']}"
+            self.failure = failure("circuit_open", f"{reason}; no request made")
         elif self.key and self.budget_left() <= 0:
-            budget = self.run.policy.turn_budget
+            budget = run.policy.turn_budget
             self.failure = failure("timeout", f"turn budget of {budget:g}s spent; no request made")
         self.requested = self.failure is None
+        self.probing = self.probing or (decision == "probe" and self.requested)
         return self.requested
 
     def budget_left(self) -> float:
@@ -120,8 +133,9 @@ class Call:
         self._done, self._started = True, time.perf_counter()
         spec, number = self.link.spec, len(self.earlier) + 1
         other = self.model_name if self.model_name != spec.model else None
+        self.given = self.deadline()
         call = bind_options(self.model, self.context, tools=not self.tools_dropped,
-                            timeout=self.deadline(), name=other)  # fmt: skip
+                            timeout=self.given, name=other)  # fmt: skip
         return call, trace_config(spec.provider, self.model_name, spec.node, number,
                                   retry=self.retry, probe=self.probing)  # fmt: skip
 
@@ -186,14 +200,18 @@ class Call:
             # Success on a closed, clean circuit: skipping the write saves a shared store
             # (Redis) two round trips on every healthy turn.
             return None
+        # The graph's own policy, never the run's: a circuit is every caller's.
         policy, now, lost, probing = (
-            self.run.policy,
+            self.run.shared,
             self.link.clock.now(),
             self.failure,
             self.probing,
         )
+        news = lost is None or not self._cut_by_run()
 
         def apply(record: Circuit | None) -> tuple[Circuit | None, float]:
+            if not news:  # releases a probe claim, changes nothing else
+                return record, ttl(record, policy, now) if record else 0.0
             if lost is None:
                 new = after_success(record, now, probing=probing)
             else:
@@ -201,6 +219,15 @@ class Call:
             return new, ttl(new, policy, now) if new else 0.0
 
         return apply
+
+    def _cut_by_run(self) -> bool:
+        """Whether a timeout came from this run's tighter limit (or its spent budget).
+
+        That is no news of the provider, which the graph's own timeout might have let answer.
+        """
+        limit = self.run.shared_timeout
+        cut = self.failure is not None and self.failure["kind"] == "timeout"
+        return cut and self.given is not None and self.given < limit and self.latency < limit
 
     def _forced(self) -> bool:
         choice = self.context.tool_choice

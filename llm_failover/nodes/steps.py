@@ -34,7 +34,8 @@ def attempt_steps(
         yield ("announce", event)
     admitted: tuple[Admission, Circuit | None] = ("call", None)
     if call.key and not call.retry:  # a granted retry was admitted with its first call
-        claim = call.run.timeout + call.run.policy.retry_budget  # how long a probe may take
+        # How long a probe may take: the graph's limits, whatever this run's are.
+        claim = call.run.shared_timeout + call.run.shared.retry_budget
         admitted = yield ("admit", call.key, call.now, claim)
     if call.admit(*admitted):
         try:
@@ -47,6 +48,8 @@ def attempt_steps(
             if call.probing:
                 yield ("release", call.key)  # a raised error says nothing about health
             raise
+    elif admitted[0] == "probe":
+        yield ("release", call.key)  # claimed, then declined (this run's policy or budget)
     attempt = call.finish()
     if (transition := call.transition(attempt)) is not None:
         record: Circuit | None = yield ("update", call.key, link.clock.now(), transition)
