@@ -38,29 +38,31 @@ def _fresh_circuits() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def _openai_server() -> Iterator[OpenAIEmulator]:
+def openai_server() -> Iterator[OpenAIEmulator]:
+    """The OpenAI emulator for the whole session, as its last user left it."""
     with OpenAIEmulator() as emulator:
         yield emulator
 
 
 @pytest.fixture(scope="session")
-def _ollama_server() -> Iterator[OllamaEmulator]:
+def ollama_server() -> Iterator[OllamaEmulator]:
+    """The Ollama emulator for the whole session, as its last user left it."""
     with OllamaEmulator() as emulator:
         yield emulator
 
 
 @pytest.fixture
-def openai_emu(_openai_server: OpenAIEmulator) -> OpenAIEmulator:
+def openai_emu(openai_server: OpenAIEmulator) -> OpenAIEmulator:
     """The OpenAI emulator, healthy, with an empty script and no recorded requests."""
-    _openai_server.reset()
-    return _openai_server
+    openai_server.reset()
+    return openai_server
 
 
 @pytest.fixture
-def ollama_emu(_ollama_server: OllamaEmulator) -> OllamaEmulator:
+def ollama_emu(ollama_server: OllamaEmulator) -> OllamaEmulator:
     """The Ollama emulator, healthy, with an empty script and no recorded requests."""
-    _ollama_server.reset()
-    return _ollama_server
+    ollama_server.reset()
+    return ollama_server
 
 
 @pytest.fixture(params=["memory", "sqlite"])

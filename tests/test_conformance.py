@@ -62,15 +62,15 @@ MEDIA = (
 
 
 @pytest.fixture(scope="module")
-def _graph(_openai_server: OpenAIEmulator, _ollama_server: OllamaEmulator) -> FailoverGraph:
+def _graph(openai_server: OpenAIEmulator, ollama_server: OllamaEmulator) -> FailoverGraph:
     """One graph for the module (building one costs ~0.15 s), pointed at the emulators."""
     with pytest.MonkeyPatch.context() as env:
         for name in ENV_NAMES.values():
             env.delenv(name, raising=False)
         return build_graph(
             openai_api_key=FAKE_KEY,
-            openai_base_url=_openai_server.base_url,
-            ollama_base_url=_ollama_server.base_url,
+            openai_base_url=openai_server.base_url,
+            ollama_base_url=ollama_server.base_url,
             timeout=2,
         )
 
