@@ -12,7 +12,6 @@ failing over on a bug in our own code or the app's would hide it.
 from __future__ import annotations
 
 import email.utils
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
@@ -20,6 +19,8 @@ from typing import Any, Literal, TypedDict
 import httpx
 import ollama
 import openai
+
+from llm_failover.secrets import mask
 
 try:  # openai>=3 ships its own fork of httpx; its transport errors are distinct classes.
     import httpx2
@@ -56,9 +57,6 @@ _EMPTY_STREAM = frozenset(
         "No generations found in stream.",
     }
 )
-# OpenAI (sk-, sk-proj-), Groq (gsk_), xAI (xai-) and generic key- shapes; the node also
-# masks the configured key itself, whatever its shape.
-_SECRET = re.compile(r"\b(sk|gsk|xai|key)[-_][A-Za-z0-9_\-*]{6,}")
 _DETAIL_LIMIT = 300
 
 
@@ -97,8 +95,12 @@ def fails_over(kind: str) -> bool:
 
 
 def redact(text: str) -> str:
-    """Mask anything shaped like an API key and cap the length (errors go into state)."""
-    return _SECRET.sub(r"\1-***", text)[:_DETAIL_LIMIT]
+    """Mask API-key shapes and URL credentials, and cap the length (errors go into state).
+
+    The node masks the configured secrets first (`secrets.mask_error`), whatever their
+    shape, so the cap never cuts one in half before it is found.
+    """
+    return mask(text)[:_DETAIL_LIMIT]
 
 
 def classify(exc: BaseException) -> Failure | None:

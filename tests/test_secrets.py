@@ -1,9 +1,10 @@
-"""Nothing leaked: a recognisable fake API key appears in no state, log, error or checkpoint."""
+"""Nothing leaked: no API key, echoed key or URL password in state, logs, errors or checkpoints."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,11 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover import AllProvidersFailed
+from llm_failover.errors import redact
+from llm_failover.graph.settings import load_settings
+from llm_failover.health.circuit import circuit_key
 from llm_failover.health.store import PROCESS_STORE
+from llm_failover.secrets import mask
 from llm_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
@@ -75,3 +80,118 @@ def test_fake_key_is_nowhere(
     for text in seen:
         assert FAKE_KEY not in text
         assert FAKE_KEY[8:] not in text  # nor most of it
+
+
+def _scan_sqlite(db: Path) -> str:
+    """Every byte of a closed SQLite checkpoint file, as text to search."""
+    return db.read_bytes().decode("latin-1")
+
+
+def test_key_echoed_by_a_raised_400_is_masked_everywhere(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 400 repeating the key: the raised error, pending writes, tasks and logs hide it."""
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "threads.sqlite"
+    conn = sqlite3.connect(db, check_same_thread=False)
+    graph = make_graph(checkpointer=SqliteSaver(conn))
+    config: Any = {"configurable": {"thread_id": "echo"}}
+    openai_emu.script(bad_request(f"Incorrect API key provided: {FAKE_KEY}."))
+    with pytest.raises(openai.BadRequestError) as caught:  # the type apps catch is kept
+        graph.invoke({"messages": [HumanMessage("hi")]}, config)
+    error = caught.value
+    tasks = repr(graph.get_state(config).tasks)
+    conn.close()
+    raised = [str(error), repr(error), repr(error.args), repr(error.body), error.message,
+              error.response.text, "".join(traceback.format_exception(error))]  # fmt: skip
+    checkpoint = _scan_sqlite(db)
+    assert "Incorrect API key provided: ***." in str(error) and "***" in tasks
+    assert "__error__" in checkpoint and "Incorrect API key provided: ***" in checkpoint
+    assert error.__cause__ is not None  # langchain-openai's original error, masked too
+    for text in [*raised, tasks, checkpoint, caplog.text]:
+        assert FAKE_KEY not in text and FAKE_KEY[8:] not in text
+
+
+def test_key_of_any_shape_is_masked_in_details(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A key no pattern knows, echoed by a 401 past the detail's cut: no piece of it is kept."""
+    caplog.set_level(logging.DEBUG)
+    key = "zz9-plural-z-alpha-SECRET"
+    db = tmp_path / "threads.sqlite"
+    conn = sqlite3.connect(db, check_same_thread=False)
+    graph = make_graph(checkpointer=SqliteSaver(conn), openai_api_key=key)
+    # The key straddles the 300-character cap of a detail: masked before it is cut.
+    padding = "x" * (300 - len("OpenAIAuthenticationError: Error code: 401 - ") - 10)
+    openai_emu.script(unauthorized(f"{padding}{key}"))
+    out = graph.invoke({"messages": [HumanMessage("hi")]}, {"configurable": {"thread_id": "k"}})
+    conn.close()
+    detail = out["attempts"][0]["detail"]
+    assert (out["served_by"], out["attempts"][0]["error"]) == ("ollama", "auth")
+    assert detail.endswith(f"{padding}***")
+    for text in [repr(out), _scan_sqlite(db), caplog.text]:
+        assert key[:8] not in text and "plural-z" not in text
+
+
+PASSWORDS = {"openai": ("alice", "s3cr3t-PW-1"), "ollama": ("bob", "hunter2-PW-2")}
+
+
+def _with_credentials(url: str, provider: str) -> str:
+    user, password = PASSWORDS[provider]
+    return url.replace("http://", f"http://{user}:{password}@")
+
+
+def test_url_credentials_never_stored(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`user:password@` base URLs: after a failover no state, checkpoint or log holds them."""
+    caplog.set_level(logging.DEBUG)  # httpx logs every request's URL
+    db = tmp_path / "threads.sqlite"
+    conn = sqlite3.connect(db, check_same_thread=False)
+    graph = make_graph(
+        checkpointer=SqliteSaver(conn),
+        openai_base_url=_with_credentials(openai_emu.base_url, "openai"),
+        ollama_base_url=_with_credentials(ollama_emu.base_url, "ollama"),
+    )
+    config: Any = {"configurable": {"thread_id": "urls"}}
+    openai_emu.script(quota())  # opens the circuit: the thread remembers to skip OpenAI
+    first = graph.invoke({"messages": [HumanMessage("one")]}, config)
+    second = graph.invoke({"messages": [HumanMessage("two")]}, config)
+    history = [repr(s) for s in graph.get_state_history(config)]
+    conn.close()
+    skip = first["sticky"]["skip"]["openai"]["key"]
+    assert (first["served_by"], second["served_by"]) == ("ollama", "ollama")
+    assert skip.startswith(f"openai|{openai_emu.base_url}|")  # the host is still there
+    assert len(openai_emu.requests) == 1  # the sticky key still matched on the second turn
+    assert ollama_emu.requests[0].has_auth  # the credentials still reach the server
+    for text in [repr(first), repr(second), *history, _scan_sqlite(db), caplog.text]:
+        for user, password in PASSWORDS.values():
+            assert password not in text and f"{user}:{password}" not in text
+
+
+def test_circuit_key_tells_credentials_apart_without_holding_them() -> None:
+    """Two passwords on one host are two upstreams; neither password is in either key."""
+    one = circuit_key("ollama", "http://u:first-pw@h:1", "m", None)
+    two = circuit_key("ollama", "http://u:second-pw@h:1", "m", None)
+    assert one != two and one != circuit_key("ollama", "http://h:1", "m", None)
+    assert "pw" not in one + two and one.startswith("ollama|http://h:1|m|")
+
+
+def test_mask_hides_configured_secrets_and_url_credentials() -> None:
+    """Configured secrets of any shape and any URL's user info are masked in text."""
+    secrets = load_settings(
+        {}, openai_api_key="zz9-plural-key", openai_base_url="http://user:p%40ss@proxy:3128/v1"
+    ).secrets
+    text = "user:p%40ss at http://user:p%40ss@proxy:3128/v1, p@ss, zz9-plural-key, sk-abcdefgh"
+    assert mask(text, secrets) == "*** at http://***@proxy:3128/v1, ***, ***, sk-***"
+    assert redact("see http://tok@host/x") == "see http://***@host/x"

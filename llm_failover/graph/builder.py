@@ -64,9 +64,9 @@ def build_graph(
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=State
     )
-    secrets = (settings.openai_api_key.get_secret_value(),) if settings.openai_api_key else ()
     for index, spec in enumerate(settings.chain):
-        link = Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock, secrets=secrets)
+        link = Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock,
+                    secrets=settings.secrets)  # fmt: skip
         builder.add_node(spec.node, node_for(link, settings, store, (models or {}).get(spec.node)))
         if spec.provider == "mock":
             builder.add_edge(spec.node, END)  # the mock cannot fail

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from llm_failover.errors import ConfigError
 from llm_failover.graph.limits import parse_grants
 from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, number
+from llm_failover.secrets import url_secrets
 
 Provider = Literal["openai", "ollama", "mock"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
@@ -50,10 +51,11 @@ class Settings:
     """The primary first, then the fallbacks in order."""
     timeout: float = 30.0
     """Seconds allowed per provider call (`LLM_FAILOVER_TIMEOUT`)."""
-    openai_base_url: str | None = None
-    """`OPENAI_BASE_URL`: any OpenAI-compatible server; `None` means api.openai.com."""
-    ollama_base_url: str = "http://localhost:11434"
-    """`OLLAMA_BASE_URL`."""
+    openai_base_url: str | None = dataclasses.field(default=None, repr=False)
+    """`OPENAI_BASE_URL`: any OpenAI-compatible server; `None` means api.openai.com.
+    May hold `user:password@`: the clients send it as basic auth (see `secrets`)."""
+    ollama_base_url: str = dataclasses.field(default="http://localhost:11434", repr=False)
+    """`OLLAMA_BASE_URL`, which may hold credentials as well."""
     openai_api_key: SecretStr | None = dataclasses.field(default=None, repr=False)
     """`OPENAI_API_KEY`; kept as a SecretStr so it never prints, and handed only to the SDK."""
     redis_url: str | None = dataclasses.field(default=None, repr=False)
@@ -62,6 +64,16 @@ class Settings:
     """What to do after each kind of failure."""
     run_settings: frozenset[str] = dataclasses.field(default_factory=lambda: parse_grants(None))
     """`LLM_FAILOVER_RUN_SETTINGS`: the context fields a run may set (`limits.py`)."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret these settings hold, masked out of errors whatever its shape.
+
+        The API key and the credentials of every URL (`user:password@`).
+        """
+        key = (self.openai_api_key.get_secret_value(),) if self.openai_api_key else ()
+        urls = (self.openai_base_url, self.ollama_base_url, self.redis_url)
+        return key + tuple(secret for url in urls for secret in url_secrets(url))
 
 
 # override keyword -> environment variable

@@ -24,6 +24,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from llm_failover.errors import Failure
 from llm_failover.graph.policy import Policy
+from llm_failover.secrets import fingerprint, split_url
 
 Admission = Literal["call", "probe", "skip"]
 
@@ -46,9 +47,16 @@ class Circuit(TypedDict):
 
 
 def circuit_key(provider: str, base_url: str | None, model: str, api_key: str | None) -> str:
-    """Identify one upstream: provider, URL, model and a hash of the key (never the key)."""
+    """Identify one upstream: provider, URL, model and a hash of the key (never the key).
+
+    A URL's credentials are not in it either: the URL without them, and their slow hash
+    after the key's (the key is in every thread's `sticky` record).
+    """
+    url, auth = split_url(base_url)
     digest = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
-    return f"{provider}|{base_url or 'default'}|{model}|{digest}"
+    if auth is not None:
+        digest = f"{digest}.{fingerprint(auth)}"
+    return f"{provider}|{url or 'default'}|{model}|{digest}"
 
 
 def admission(record: Circuit | None, now: float) -> Admission:

@@ -35,6 +35,7 @@ from llm_failover.health.store import Transition
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.mock_schema import UNFORCED
 from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options, trace_config
+from llm_failover.secrets import mask_error
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,7 +49,7 @@ class Link:
     """The graph's settings, and how a run's context changes them."""
     clock: Clock
     secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
-    """Configured API keys, masked out of error details whatever their shape."""
+    """Every configured secret (`Settings.secrets`), masked out of errors whatever its shape."""
 
 
 def failure(kind: ErrorKind, detail: str) -> Failure:
@@ -152,16 +153,14 @@ class Call:
                 # its parser, so the next provider, at worst the mock, must answer.
                 self.failure = failure("server_error", "forced tool call not returned")
             return
-        found = classify(value)
+        # Masked before it is judged, recorded or raised: upstreams echo keys and URLs.
+        found = classify(mask_error(value, self.link.secrets))
         if found and found["kind"] == "bad_request" and self._can_drop_tools(found):
             self.tools_dropped, self._done = True, False  # once more, without the tools
             return
         if found is None or not fails_over(found["kind"]):
             raise value  # unknown errors and bad requests: failing over would hide a bug
-        detail = found["detail"]
-        for secret in self.link.secrets:
-            detail = detail.replace(secret, "***")
-        self.failure = {**found, "detail": detail}
+        self.failure = found
 
     def _can_drop_tools(self, found: Failure) -> bool:
         # Once only: a server that still says so without tools has another problem.

@@ -38,7 +38,7 @@ class Behaviour:
 
     text: str | None = None
     """Reply text for `ok` (None: the deterministic echo), or the error message of
-    `bad_request`."""
+    `bad_request` and `unauthorized`."""
 
     tool_calls: tuple[dict[str, Any], ...] = ()
     """LangChain-style tool calls (`{"name", "args", "id"}`) the reply asks for."""
@@ -97,9 +97,12 @@ def server_error(status: int = 500) -> Behaviour:
     return Behaviour(kind="server_error", status=status)
 
 
-def unauthorized() -> Behaviour:
-    """Answer 401: the API key is wrong."""
-    return Behaviour(kind="unauthorized")
+def unauthorized(message: str | None = None) -> Behaviour:
+    """Answer 401: the API key is wrong.
+
+    `message` replaces the provider's usual text (some gateways echo the whole key there).
+    """
+    return Behaviour(kind="unauthorized", text=message)
 
 
 def forbidden() -> Behaviour:

@@ -86,7 +86,7 @@ class OllamaEmulator(Emulator):
             case "busy":
                 return 503, "server busy, please try again.  maximum pending requests exceeded"
             case "unauthorized":
-                return 401, "unauthorized"
+                return 401, behaviour.text or "unauthorized"
             case "forbidden":
                 return 403, "forbidden"
             case "bad_request":

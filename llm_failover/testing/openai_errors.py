@@ -45,7 +45,7 @@ def openai_error(
         case "rate_limited":
             return 429, *_rate_limited(recorded, behaviour)
         case "unauthorized":
-            return 401, _body(_AUTH, _INVALID, "invalid_api_key"), {}
+            return 401, _body(behaviour.text or _AUTH, _INVALID, "invalid_api_key"), {}
         case "forbidden":
             code = "unsupported_country_region_territory"
             return 403, _body(_REGION, "request_forbidden", code), {}
