@@ -9,7 +9,8 @@ the server send it). Two kinds of field:
 - run settings (providers, models, timeout, failure policy), which replace the graph's
   own settings for this run only, e.g. from Studio's form; `graph/run.py` validates them.
 
-Every field defaults to None: the graph's settings. A context is never checkpointed.
+Every field defaults to None: the graph's settings. A run may set only the fields its
+deployer granted (`graph/limits.py`). A context is never checkpointed.
 """
 
 from __future__ import annotations
@@ -48,31 +49,34 @@ class Context:
         "LLM_FALLBACK_MODEL."
     )
     timeout: float | None = _option(
-        "Seconds allowed per provider call. Empty: LLM_FAILOVER_TIMEOUT (30)."
+        "Seconds allowed per provider call, at most the graph's own. "
+        "Empty: LLM_FAILOVER_TIMEOUT."
     )
     quota_cooldown: float | None = _option(
-        "Seconds a provider's circuit stays open after insufficient_quota; 0: no circuit. "
-        "Empty: LLM_FAILOVER_QUOTA_COOLDOWN (300)."
+        "For this run only: seconds it skips a provider after insufficient_quota. "
+        "Shared circuits keep LLM_FAILOVER_QUOTA_COOLDOWN."
     )
     retry_budget: float | None = _option(
-        "The longest Retry-After waited out (once) before retrying a rate-limited provider; "
-        "a longer one fails over at once. Empty: LLM_FAILOVER_RETRY_BUDGET (5)."
+        "The longest Retry-After waited out (once) before retrying a rate-limited provider, "
+        "at most the graph's own; a longer one fails over at once. "
+        "Empty: LLM_FAILOVER_RETRY_BUDGET."
     )
     rate_limit_cooldown: float | None = _option(
-        "Circuit cooldown after a 429 without Retry-After. "
-        "Empty: LLM_FAILOVER_RATE_LIMIT_COOLDOWN (30)."
+        "For this run only: seconds it skips a provider after a 429. "
+        "Shared circuits keep LLM_FAILOVER_RATE_LIMIT_COOLDOWN."
     )
     failure_threshold: int | None = _option(
-        "Consecutive 5xx, timeout, connection, auth or not-found failures that open a "
-        "circuit. Empty: LLM_FAILOVER_FAILURE_THRESHOLD (3)."
+        "For this run only: consecutive 5xx, timeout, connection, auth or not-found "
+        "failures after which it skips a provider. Shared circuits keep "
+        "LLM_FAILOVER_FAILURE_THRESHOLD."
     )
     failure_cooldown: float | None = _option(
-        "Seconds a circuit stays open after the failure threshold. "
-        "Empty: LLM_FAILOVER_FAILURE_COOLDOWN (30)."
+        "For this run only: seconds it skips a provider past its failure threshold. "
+        "Shared circuits keep LLM_FAILOVER_FAILURE_COOLDOWN."
     )
     turn_budget: float | None = _option(
-        "Seconds of calls and waits one turn may spend before only the mock is left. "
-        "Empty: LLM_FAILOVER_TURN_BUDGET (60)."
+        "Seconds of calls and waits one turn may spend before only the mock is left, "
+        "at most the graph's own. Empty: LLM_FAILOVER_TURN_BUDGET."
     )
 
 
