@@ -49,8 +49,7 @@ class Context:
         "LLM_FALLBACK_MODEL."
     )
     timeout: float | None = _option(
-        "Seconds allowed per provider call, at most the graph's own. "
-        "Empty: LLM_FAILOVER_TIMEOUT."
+        "Seconds allowed per provider call, at most the graph's own. Empty: LLM_FAILOVER_TIMEOUT."
     )
     quota_cooldown: float | None = _option(
         "For this run only: seconds it skips a provider after insufficient_quota. "
