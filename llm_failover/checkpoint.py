@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -30,6 +31,8 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
+
+from llm_failover import postgres
 
 _SETUP_LOCK = 0x11F0_7A11  # any constant of our own, for pg_advisory_lock
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
@@ -90,33 +93,57 @@ class PostgresCheckpointer(_AsyncInThreads, PostgresSaver):
     """`PostgresSaver` (on a connection pool) whose async methods run in a thread."""
 
 
-def open_checkpointer(url: str | None, default: str = "llm-failover.sqlite") -> Any:
+def open_checkpointer(
+    url: str | None, default: str = "llm-failover.sqlite", *, connect_timeout: float | None = None
+) -> Any:
     """A checkpointer for `url`: PostgreSQL for `postgresql://`, else a SQLite file."""
     if url and url.startswith(("postgresql://", "postgres://")):
-        return open_postgres(url)
+        return open_postgres(url, connect_timeout=connect_timeout)
     return open_sqlite(url or default)
 
 
-def open_postgres(url: str) -> PostgresCheckpointer:
-    """A checkpointer on PostgreSQL (tables created if missing), shared by many workers."""
-    pool: ConnectionPool[Any] = ConnectionPool(
-        url,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        open=True,
-    )
-    saver = PostgresCheckpointer(pool)
+def open_postgres(url: str, *, connect_timeout: float | None = None) -> PostgresCheckpointer:
+    """A checkpointer on PostgreSQL (tables created if missing), shared by many workers.
+
+    A server that cannot be reached, or refuses us, fails within `connect_timeout`
+    seconds (else `LLM_FAILOVER_CHECKPOINT_TIMEOUT`, else 5) with `CheckpointUnavailable`
+    naming the host, port, database and cause, never the password; no pool is left
+    retrying behind it.
+    """
+    postgres.describe(url)  # a malformed URL is a ConfigError (psycopg's would quote it)
+    timeout = postgres.connect_timeout(connect_timeout)
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "prepare_threshold": 0,
+        "row_factory": dict_row,
+        "connect_timeout": postgres.libpq_seconds(timeout),
+    }
+    # One connection first, for the tables: its error says what is wrong, where a pool's
+    # would be a bare PoolTimeout, with its workers still retrying.
+    with postgres.unavailable(url, timeout), psycopg.connect(url, **kwargs) as conn:
+        _setup(conn)
+    pool: ConnectionPool[Any] = ConnectionPool(url, kwargs=kwargs, open=False)
+    try:
+        with postgres.unavailable(url, timeout):
+            pool.open(wait=True, timeout=timeout)
+    except postgres.CheckpointUnavailable:
+        pool.close()  # or its workers would go on retrying for minutes
+        raise
+    return PostgresCheckpointer(pool)
+
+
+def _setup(conn: psycopg.Connection[Any]) -> None:
+    """Create the tables if missing, one worker at a time."""
     # Workers starting together would race to create the tables: one at a time. Poll
     # with pg_try_advisory_lock rather than wait inside pg_advisory_lock: the setup runs
     # CREATE INDEX CONCURRENTLY, which waits for every open query, a blocked lock wait
     # included, and the two would wait for each other for ever.
-    with pool.connection() as conn:
-        while not conn.execute(_TRY_LOCK, (_SETUP_LOCK,)).fetchone()["locked"]:
-            time.sleep(0.05)
-        try:
-            saver.setup()
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
-    return saver
+    while not conn.execute(_TRY_LOCK, (_SETUP_LOCK,)).fetchone()["locked"]:  # type: ignore[index]
+        time.sleep(0.05)
+    try:
+        PostgresSaver(conn).setup()
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
 
 
 def open_sqlite(path: str | Path) -> SqliteCheckpointer:

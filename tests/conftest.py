@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
 import sqlite3
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -16,6 +22,7 @@ from llm_failover import build_graph
 from llm_failover.graph.builder import FailoverGraph
 from llm_failover.graph.settings import ENV_NAMES
 from llm_failover.health.store import PROCESS_STORE
+from llm_failover.postgres import TIMEOUT_ENV as CHECKPOINT_TIMEOUT
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator
 
 # Recognisable, so a leak of it anywhere can be searched for.
@@ -25,7 +32,7 @@ FAKE_KEY = "sk-test-CANARY-0123456789abcdef"
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own settings (and CI's) must not leak into any test."""
-    for name in [*ENV_NAMES.values(), "LLM_FAILOVER_CHECKPOINT_URL"]:
+    for name in [*ENV_NAMES.values(), "LLM_FAILOVER_CHECKPOINT_URL", CHECKPOINT_TIMEOUT]:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -111,3 +118,58 @@ def app_env(
     monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
     monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
     monkeypatch.setenv("LLM_FAILOVER_CHECKPOINT_URL", str(tmp_path / "threads.sqlite"))
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (at the moment of asking)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A private redis-server on a fixed port, to stop and start again (outage tests)."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary, self.port = binary, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it on its port and wait until it answers PING."""
+        self._process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Kill it (no clean shutdown: an outage), and wait until the port is free."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A running private redis-server this test may kill and restart."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing: .ci/run should install it")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

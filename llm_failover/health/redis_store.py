@@ -3,42 +3,84 @@
 Records are JSON strings that expire on their own; updates are optimistic transactions
 (WATCH/MULTI), so two workers finishing at once both count; the probe claim is a
 `SET NX PX`, so across all workers exactly one request probes a recovering provider.
+
+The clients are built to fail fast: short socket timeouts and no retry of a timeout, so a
+hung server costs a fraction of a second before `FailOpenStore` stops asking it. A value
+that is not a record of ours (see `records.py`) reads as no record, with one warning per
+key, and the next update overwrites it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import redis
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from llm_failover.health import records
 from llm_failover.health.circuit import Admission, Circuit, admission
 from llm_failover.health.store import Transition
+from llm_failover.urls import mask_credentials
+
+log = logging.getLogger("llm_failover")
 
 _PREFIX = "llm-failover:circuit:"
+# A healthy Redis answers in a millisecond; a server that has not answered in half a
+# second is treated as down. `?socket_timeout=...&socket_connect_timeout=...` in the
+# URL overrides both (redis-py's own URL options take precedence over these).
+TIMEOUT = 0.5
+_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_timeout": TIMEOUT,
+    "socket_connect_timeout": TIMEOUT,
+    "encoding_errors": "replace",  # bytes that are not UTF-8 are garbage, not a crash
+}
+_WARNED_KEYS = 256  # at most this many unreadable keys remembered, so warnings stay bounded
 
 
 class RedisStore:
     """A `CircuitStore` backed by one Redis server (`LLM_FAILOVER_REDIS_URL`)."""
 
     def __init__(self, url: str) -> None:
+        self.where = mask_credentials(url)
+        """The URL as logs may show it: its password masked."""
         self._url = url
         # Connections open lazily: building the graph makes no request.
-        self._sync = redis.Redis.from_url(url, decode_responses=True)
-        # An asyncio client is bound to the loop it first ran on: one per loop.
-        self._async: dict[int, aredis.Redis] = {}
+        # One immediate retry of a refused or reset connection (a pooled connection the
+        # server closed on restart), none of a timeout: a hung server costs one timeout.
+        retry = Retry(NoBackoff(), 1, (redis.ConnectionError,))
+        self._sync = redis.Redis.from_url(url, retry=retry, **_OPTIONS)
+        # An asyncio client is bound to the loop it first ran on: one per loop, keyed by
+        # the loop itself (an id() can be reused by a later loop).
+        self._async: dict[asyncio.AbstractEventLoop, aredis.Redis] = {}
+        self._lock = threading.Lock()
+        self._unreadable: set[str] = set()
 
     def _client(self) -> aredis.Redis:
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._async:
-            self._async[loop] = aredis.Redis.from_url(self._url, decode_responses=True)
-        return self._async[loop]
+        """The asyncio client for the running loop, made on its first use there."""
+        loop = asyncio.get_running_loop()
+        client = self._async.get(loop)
+        if client is None:
+            retry = AsyncRetry(NoBackoff(), 1, (redis.ConnectionError,))
+            client = aredis.Redis.from_url(self._url, retry=retry, **_OPTIONS)
+            with self._lock:
+                # `asyncio.run` per request closes each loop: drop their clients (their
+                # sockets close when collected), or they would pile up for ever.
+                for closed in [old for old in self._async if old.is_closed()]:
+                    del self._async[closed]
+                self._async[loop] = client
+        return client
 
     def admit(self, key: str, now: float, claim_for: float) -> tuple[Admission, Circuit | None]:
         """Whether to call now, claiming the single probe when the cooldown is over."""
-        record = _load(self._sync.get(_PREFIX + key))
+        record = self._read(key, self._sync.get)
         decision = admission(record, now)
         if decision == "probe" and not self._sync.set(
             _PREFIX + key + ":probe", "1", nx=True, px=_ms(claim_for)
@@ -50,7 +92,7 @@ class RedisStore:
         """Apply `transition` to the current record atomically; release the probe claim."""
 
         def apply(pipe: redis.client.Pipeline) -> Any:
-            record, keep = transition(_load(pipe.get(_PREFIX + key)))
+            record, keep = transition(self._read(key, pipe.get))
             pipe.multi()
             _write(pipe, key, record, keep)
             return record
@@ -68,7 +110,7 @@ class RedisStore:
     ) -> tuple[Admission, Circuit | None]:
         """`admit` for async callers."""
         client = self._client()
-        record = _load(await client.get(_PREFIX + key))
+        record = await self._aread(key, client.get)
         decision = admission(record, now)
         if decision == "probe" and not await client.set(
             _PREFIX + key + ":probe", "1", nx=True, px=_ms(claim_for)
@@ -82,7 +124,7 @@ class RedisStore:
             while True:
                 try:
                     await pipe.watch(_PREFIX + key)
-                    record, keep = transition(_load(await pipe.get(_PREFIX + key)))
+                    record, keep = transition(await self._aread(key, pipe.get))
                     pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                     _write(pipe, key, record, keep)
                     await pipe.execute()
@@ -96,7 +138,40 @@ class RedisStore:
 
     def get(self, key: str) -> Circuit | None:
         """The record of one circuit (None: closed)."""
-        return _load(self._sync.get(_PREFIX + key))
+        return self._read(key, self._sync.get)
+
+    def _read(self, key: str, get: Callable[[str], Any]) -> Circuit | None:
+        """The record at `key` through a client's or a WATCHing pipeline's sync `get`."""
+        try:
+            raw = get(_PREFIX + key)
+        except redis.ResponseError as exc:
+            raw = records.wrong_type(exc)
+        return self._decode(key, raw)
+
+    async def _aread(self, key: str, get: Callable[[str], Awaitable[Any]]) -> Circuit | None:
+        """`_read` through an async `get`."""
+        try:
+            raw = await get(_PREFIX + key)
+        except redis.ResponseError as exc:
+            raw = records.wrong_type(exc)
+        return self._decode(key, raw)
+
+    def _decode(self, key: str, raw: object) -> Circuit | None:
+        """A record of ours from `raw`; anything else is no record, warned about once."""
+        try:
+            return records.loads(raw)
+        except records.NotARecord:
+            pass
+        with self._lock:
+            first = key not in self._unreadable and len(self._unreadable) < _WARNED_KEYS
+            if first:
+                self._unreadable.add(key)
+        if first:
+            log.warning(
+                "circuit store %s: the value at %s%s is not a circuit record; "
+                "read as closed, and replaced by its next update", self.where, _PREFIX, key,
+            )  # fmt: skip
+        return None
 
 
 def _write(pipe: object, key: str, record: Circuit | None, keep: float) -> None:
@@ -106,11 +181,7 @@ def _write(pipe: object, key: str, record: Circuit | None, keep: float) -> None:
     if record is None:
         commands.delete(_PREFIX + key)
     else:
-        commands.set(_PREFIX + key, json.dumps(record), px=_ms(keep))
-
-
-def _load(raw: object) -> Circuit | None:
-    return cast(Circuit, json.loads(raw)) if isinstance(raw, str) else None
+        commands.set(_PREFIX + key, records.dumps(record), px=_ms(keep))
 
 
 def _ms(seconds: float) -> int:

@@ -144,10 +144,24 @@ class MemoryStore:
 PROCESS_STORE = MemoryStore()
 
 
-def make_store(redis_url: str | None) -> CircuitStore:
-    """The store settings ask for: Redis when a URL is set, else the process store."""
+def make_store(redis_url: str | None, *, backoff: float | None = None) -> CircuitStore:
+    """The store settings ask for: Redis when a URL is set, else the process store.
+
+    Redis fails open (see `failopen.py`): while it is unavailable, circuits are kept in
+    the process store, and Redis is asked again every `backoff` seconds.
+    """
     if redis_url is None:
         return PROCESS_STORE
-    from llm_failover.health.redis_store import RedisStore  # redis is needed only here
+    import redis  # needed only here
 
-    return RedisStore(redis_url)
+    from llm_failover.health.failopen import BACKOFF, FailOpenStore
+    from llm_failover.health.redis_store import RedisStore
+
+    shared = RedisStore(redis_url)
+    return FailOpenStore(
+        shared,
+        PROCESS_STORE,
+        where=shared.where,
+        errors=(redis.RedisError, OSError),
+        backoff=BACKOFF if backoff is None else backoff,
+    )
