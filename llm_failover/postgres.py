@@ -20,7 +20,7 @@ from psycopg_pool import PoolTimeout
 
 from llm_failover.errors import ConfigError
 from llm_failover.graph.policy import seconds
-from llm_failover.urls import mask_credentials
+from llm_failover.secrets import mask
 
 TIMEOUT_ENV = "LLM_FAILOVER_CHECKPOINT_TIMEOUT"
 DEFAULT_TIMEOUT = 5.0  # seconds; a reachable server answers in milliseconds
@@ -49,7 +49,7 @@ def describe(url: str) -> str:
     try:
         params = conninfo_to_dict(url)
     except psycopg.Error as exc:  # its message quotes the URL, password included
-        raise ConfigError(f"checkpoint URL: {mask_credentials(str(exc).strip())}") from None
+        raise ConfigError(f"checkpoint URL: {mask(str(exc).strip())}") from None
     named = [f"{label} {params[key]}" for key, label in _NAMED if params.get(key)]
     return ", ".join(named) or "libpq's defaults"
 
@@ -73,4 +73,4 @@ def unavailable(url: str, timeout: float) -> Iterator[None]:
 def _masked(text: str, url: str) -> str:
     """`text` without the URL's password, however it appears."""
     password = conninfo_to_dict(url).get("password")
-    return mask_credentials(text.replace(str(password), "***") if password else text)
+    return mask(text.replace(str(password), "***") if password else text)

@@ -6,7 +6,7 @@ checkpoint's pending writes (LangGraph stores a raised exception's `repr`), in a
 server's thread state or in a log. So error text is masked before it leaves a node:
 `mask` for text, `mask_error` for an exception that is raised or recorded. Masked are
 every configured secret (whatever its shape), anything shaped like a known API key,
-and the user info of any URL.
+the user info of any URL and a connection string's `password=` (Redis, PostgreSQL).
 
 URL credentials (`http://user:password@host`) never reach the SDK clients' URLs:
 `split_url` takes them out, the clients send them as HTTP basic auth, and a circuit key
@@ -36,8 +36,11 @@ MASK = "***"
 # OpenAI (sk-, sk-proj-), Groq (gsk_), xAI (xai-) and generic key- shapes: keys that are
 # not ours (a gateway echoing another key) are masked too.
 _KEY_SHAPES = re.compile(r"\b(sk|gsk|xai|key)[-_][A-Za-z0-9_\-*]{6,}")
-# The user info of any URL in the text, configured or not.
-_URL_USERINFO = re.compile(r"(?<=://)[^\s/?#@]+@")
+# The user info of any URL in the text, configured or not: greedy to the authority's last
+# "@", as URL parsers read it (a password may hold an unescaped "@").
+_URL_USERINFO = re.compile(r"(?<=://)[^\s/?#]*@")
+# ?password=..., &password=... and libpq's key=value form (quoted or not).
+_PASSWORD = re.compile(r"(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|[^&\s]+)", re.IGNORECASE)
 # A configured secret shorter than this is masked only as a URL's user info: replacing a
 # two-letter password everywhere would garble every message and hide nothing.
 _SHORTEST = 4
@@ -49,6 +52,7 @@ def mask(text: str, secrets: Sequence[str] = ()) -> str:
         if len(secret) >= _SHORTEST:
             text = text.replace(secret, MASK)
     text = _URL_USERINFO.sub(f"{MASK}@", text)
+    text = _PASSWORD.sub(rf"\1{MASK}", text)
     return _KEY_SHAPES.sub(rf"\1-{MASK}", text)
 
 

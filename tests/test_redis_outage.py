@@ -161,7 +161,7 @@ async def test_unreachable_redis_never_blocks_a_turn(
     for i in range(3):
         assert route(await ask(graph, f"turn {i}", mode)) == [("openai", None)]
     [warning] = warnings(caplog_info)
-    assert f"redis://admin:***@127.0.0.1:{port}/0" in warning and "ConnectionError" in warning
+    assert f"redis://***@127.0.0.1:{port}/0" in warning and "ConnectionError" in warning
     assert "hunter2" not in caplog_info.text
 
 

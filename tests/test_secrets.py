@@ -195,3 +195,23 @@ def test_mask_hides_configured_secrets_and_url_credentials() -> None:
     text = "user:p%40ss at http://user:p%40ss@proxy:3128/v1, p@ss, zz9-plural-key, sk-abcdefgh"
     assert mask(text, secrets) == "*** at http://***@proxy:3128/v1, ***, ***, sk-***"
     assert redact("see http://tok@host/x") == "see http://***@host/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("redis://:hunter2@cache:6379/0", "redis://***@cache:6379/0"),
+        ("rediss://app:hunter2@cache/1", "rediss://***@cache/1"),
+        ("redis://app:hun@ter2@cache/1", "redis://***@cache/1"),  # an unescaped "@"
+        ("postgresql://u:hunter2@db:5432/x fails", "postgresql://***@db:5432/x fails"),
+        ('in URI: "postgresql://u:hunter2@[db/x"', 'in URI: "postgresql://***@[db/x"'),
+        ("https://TOKEN@host/v1", "https://***@host/v1"),  # a token as the user
+        ("redis://cache/0?password=hunter2&db=1", "redis://cache/0?password=***&db=1"),
+        ("host=db password=hunter2 port=5432", "host=db password=*** port=5432"),
+        ("host=db password='hunter 2' port=5432", "host=db password=*** port=5432"),
+        ("http://cache:6379/0", "http://cache:6379/0"),
+    ],
+)
+def test_connection_string_credentials_are_masked(text: str, shown: str) -> None:
+    """Each form a credential takes in a URL or a libpq string is masked; host and port stay."""
+    assert mask(text) == shown

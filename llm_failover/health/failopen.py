@@ -23,7 +23,7 @@ from typing import Literal, TypeVar
 
 from llm_failover.health.circuit import Admission, Circuit
 from llm_failover.health.store import CircuitStore, Transition
-from llm_failover.urls import mask_credentials
+from llm_failover.secrets import mask
 
 log = logging.getLogger("llm_failover")
 
@@ -61,7 +61,7 @@ class Outage:
             log.warning(
                 "circuit store %s is unavailable (%s: %s); using in-process circuits, "
                 "asking it again every %g s",
-                self._where, type(exc).__name__, mask_credentials(str(exc)), self._backoff,
+                self._where, type(exc).__name__, mask(str(exc)), self._backoff,
             )  # fmt: skip
 
     def answered(self, route: Route) -> None:

@@ -27,7 +27,7 @@ from redis.retry import Retry
 from llm_failover.health import records
 from llm_failover.health.circuit import Admission, Circuit, admission
 from llm_failover.health.store import Transition
-from llm_failover.urls import mask_credentials
+from llm_failover.secrets import mask
 
 log = logging.getLogger("llm_failover")
 
@@ -49,7 +49,7 @@ class RedisStore:
     """A `CircuitStore` backed by one Redis server (`LLM_FAILOVER_REDIS_URL`)."""
 
     def __init__(self, url: str) -> None:
-        self.where = mask_credentials(url)
+        self.where = mask(url)
         """The URL as logs may show it: its password masked."""
         self._url = url
         # Connections open lazily: building the graph makes no request.
