@@ -180,12 +180,12 @@ async def test_async_wait_is_bounded_and_a_cancelled_waiter_leaves_no_trace(
 
 def test_other_threads_do_not_wait(make_graph: MakeGraph, openai_emu: OpenAIEmulator) -> None:
     """A held thread does not hold another thread's turn."""
-    graph = make_graph(checkpointer=InMemorySaver(), turn_budget=0.5, timeout=0.5)
+    graph = make_graph(checkpointer=InMemorySaver(), turn_budget=8, timeout=2)
     held = graph.stream({"messages": [("user", "Hi")]}, config("one"))
     next(held)
     started = time.monotonic()
     graph.invoke({"messages": [("user", "Bye")]}, config("two"))
-    assert time.monotonic() - started < 0.9  # not the 1 s bound: it never waited
+    assert time.monotonic() - started < 5  # well within the 10 s bound: it never waited
     held.close()
     assert len(TURNS) == 0
 
