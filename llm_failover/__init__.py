@@ -6,7 +6,13 @@ in the checkpointed state.
 """
 
 from llm_failover.chat_model import FailoverChatModel
-from llm_failover.errors import AllProvidersFailed, ConfigError, classify
+from llm_failover.errors import (
+    AllProvidersFailed,
+    ConfigError,
+    InvalidInput,
+    ThreadBusy,
+    classify,
+)
 from llm_failover.factory import create_chat_model
 from llm_failover.graph.builder import build_graph
 from llm_failover.graph.context import Context
@@ -17,7 +23,9 @@ __all__ = [
     "ConfigError",
     "Context",
     "FailoverChatModel",
+    "InvalidInput",
     "MockChatModel",
+    "ThreadBusy",
     "build_graph",
     "classify",
     "create_chat_model",

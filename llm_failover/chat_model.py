@@ -110,7 +110,8 @@ class FailoverChatModel(BaseChatModel):
         return await super().abatch(inputs, self._serial(config), **kwargs)
 
     def _serial(self, config: Any) -> Any:
-        # Concurrent turns on one checkpointed thread would each overwrite the others.
+        # The graph would serialise concurrent turns on the thread anyway, but in no set
+        # order, and the last of a long batch could outwait its bound (`ThreadBusy`).
         if not self.thread_id or isinstance(config, list):
             return config
         return {**(config or {}), "max_concurrency": 1}
@@ -192,7 +193,8 @@ class FailoverChatModel(BaseChatModel):
         )
         # A fresh `configurable`: inherited from a calling graph it would make ours run as
         # that graph's subgraph (its checkpointer, its stream), not as a model call.
-        thread = {"thread_id": self.thread_id} if self.thread_id else {}
+        # `is not None`: an empty or malformed id is refused by the graph, not dropped.
+        thread = {"thread_id": self.thread_id} if self.thread_id is not None else {}
         config: RunnableConfig = {"run_name": "llm_failover", "configurable": thread}
         return {"messages": messages}, config, context
 

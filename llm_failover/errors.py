@@ -89,6 +89,25 @@ class AllProvidersFailed(RuntimeError):
         return (type(self), (self.attempts,))
 
 
+class InvalidInput(ValueError):
+    """A run's input or thread id was refused before anything was stored or asked."""
+
+
+class ThreadBusy(RuntimeError):
+    """Another turn held the thread longer than this one may wait; nothing was done."""
+
+    def __init__(self, thread_id: str, waited: float) -> None:
+        self.thread_id, self.waited = thread_id, waited
+        shown = thread_id if len(thread_id) <= 80 else f"{thread_id[:80]}..."
+        super().__init__(
+            f"thread {shown!r} is busy: another turn on it did not finish within "
+            f"{waited:g}s; nothing was stored and no provider was called, try again"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.thread_id, self.waited))
+
+
 def fails_over(kind: str) -> bool:
     """Whether an error of this kind moves the turn to the next provider."""
     return kind not in RAISED_KINDS

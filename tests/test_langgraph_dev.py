@@ -138,3 +138,17 @@ def test_served_graph_fails_over_and_streams_the_event(
         )
     assert len(openai_emu.requests) == sent
     assert client.threads.get_state(studio["thread_id"])["values"]["served_by"] == "mock"
+
+
+def test_served_graph_refuses_bad_input_and_the_thread_stays_readable(server: str) -> None:
+    """A run with a bad message fails alone: the state endpoint answers, history unchanged."""
+    client = get_sync_client(url=server)
+    thread = client.threads.create()["thread_id"]
+    good: Any = {"messages": [{"role": "user", "content": "Konnichiwa"}]}
+    client.runs.wait(thread, "llm_failover", input=good)
+    for bad in ([5], [{"role": "wizard", "content": "hi"}], []):
+        with pytest.raises(Exception, match=r"^InvalidInput: messages"):
+            client.runs.wait(thread, "llm_failover", input={"messages": bad})
+        state = client.threads.get_state(thread)["values"]  # raises on an error status
+        assert [m["type"] for m in state["messages"]] == ["human", "ai"]
+        assert state["messages"][0]["content"] == "Konnichiwa"

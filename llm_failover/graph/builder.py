@@ -28,6 +28,7 @@ from langgraph.runtime import Runtime
 
 from llm_failover.clock import SYSTEM_CLOCK, Clock
 from llm_failover.graph.context import Context, context_of
+from llm_failover.graph.guarded import guarded
 from llm_failover.graph.routing import GIVE_UP, after_attempt, first_node
 from llm_failover.graph.run import Plan
 from llm_failover.graph.settings import load_settings
@@ -82,6 +83,8 @@ def build_graph(
 
     builder.add_conditional_edges(START, _edge(entry), nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
+    # Runs checked and one turn per thread at a time, waiting at most for a whole turn.
+    graph = guarded(graph, turn_wait=settings.policy.turn_budget + settings.timeout)
     if checkpointer is None:
         return graph
     # A failed attempt must be on disk before the fallback is called, so that a crash

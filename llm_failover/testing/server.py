@@ -132,7 +132,8 @@ class Emulator:
         self.stop()
 
     async def _serve(self) -> int:
-        app = web.Application()
+        # Real providers take requests of many megabytes (aiohttp's default stops at 1 MB).
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app.add_routes(self.routes())
         # No access log: the benchmarks push thousands of requests through here.
         # handler_cancellation: a client that gives up (timeout) also ends its hang here.
