@@ -49,17 +49,20 @@ def deep(levels: int) -> Any:
 def test_an_ungranted_field_is_refused_before_any_request(
     make_graph: MakeGraph, openai_emu: OpenAIEmulator, field: str
 ) -> None:
-    """By default a run may not set the policy, timeout or models; the thread stays whole."""
+    """By default a run may not set the policy, timeout or models; nothing is stored."""
     value: Any = {"openai": "o1-pro"} if field == "models" else 1
     graph = make_graph(checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "t"}}
+    graph.invoke(USER, config)
+    before = graph.get_state(config)
     with pytest.raises(ConfigError) as raised:
-        graph.invoke(USER, config, context={field: value})
+        graph.invoke({"messages": [HumanMessage("again")]}, config, context={field: value})
     message = str(raised.value)
     assert message.startswith(f"context {field}: runs of this graph may not set it")
     assert f"LLM_FAILOVER_RUN_SETTINGS={','.join(sorted(DEFAULT_GRANTS))},{field}" in message
-    assert openai_emu.requests == []
-    assert [m.content for m in graph.get_state(config).values["messages"]] == ["hi"]
+    assert len(openai_emu.requests) == 1
+    after = graph.get_state(config)
+    assert after.values == before.values and after.tasks == () and after.config == before.config
 
 
 def test_the_default_grants_keep_call_options_and_providers(

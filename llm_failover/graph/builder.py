@@ -84,7 +84,11 @@ def build_graph(
     builder.add_conditional_edges(START, _edge(entry), nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     # Runs checked and one turn per thread at a time, waiting at most for a whole turn.
-    graph = guarded(graph, turn_wait=settings.policy.turn_budget + settings.timeout)
+    graph = guarded(
+        graph,
+        turn_wait=settings.policy.turn_budget + settings.timeout,
+        check_context=lambda context: plan.resolve(context_of(context)),
+    )
     if checkpointer is None:
         return graph
     # A failed attempt must be on disk before the fallback is called, so that a crash

@@ -4,7 +4,9 @@
 other way to run it (`invoke`, `ainvoke`, `batch`, `abatch`, `astream_events`, the
 drop-in model, the LangGraph server) goes through one of the two. Before the run:
 
-1. `guard.check_run` refuses bad input, before LangGraph stores any of it;
+1. `guard.check_run` refuses bad input, and `check_context` a run context its deployer
+   did not grant or that is out of bounds (`run.Plan.resolve`), before LangGraph stores
+   any of it;
 2. with a checkpointer of its own, the graph waits for the thread's previous turn to end
    (`turns.TURNS` in this process, plus `advisory` locks across workers on PostgreSQL),
    and then runs on the updated thread. Two turns sent at once are both kept, in order.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -41,16 +43,20 @@ Compiled = CompiledStateGraph[State, Context, InputState, State]
 class GuardedGraph(Compiled):
     """A compiled failover graph whose runs are checked and serialised per thread."""
 
-    def __init__(self, *, turn_wait: float, **kwargs: Any) -> None:
+    def __init__(
+        self, *, turn_wait: float, check_context: Callable[[Any], object], **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.turn_wait = turn_wait
         """Seconds a turn waits for the thread's previous one before `ThreadBusy`."""
+        self.check_context = check_context
+        """Raises `ConfigError` for a run context the graph's settings refuse."""
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """`Pregel.stream`, checked and holding the thread for the whole run."""
-        saver, thread = self._target(input, config)
+        saver, thread = self._target(input, config, kwargs.get("context"))
         with _turn(saver, thread, self.turn_wait):
             yield from super().stream(input, config, **kwargs)
 
@@ -58,22 +64,27 @@ class GuardedGraph(Compiled):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """`Pregel.astream`, checked and holding the thread for the whole run."""
-        saver, thread = self._target(input, config)
+        saver, thread = self._target(input, config, kwargs.get("context"))
         async with _aturn(saver, thread, self.turn_wait):
             async for part in super().astream(input, config, **kwargs):
                 yield part
 
-    def _target(self, input: Any, config: RunnableConfig | None) -> tuple[Any, str | None]:
+    def _target(
+        self, input: Any, config: RunnableConfig | None, context: Any
+    ) -> tuple[Any, str | None]:
         """Check the run; the checkpointer and thread to hold (None: nothing to hold)."""
         saver = self.checkpointer if isinstance(self.checkpointer, BaseCheckpointSaver) else None
         thread = check_run(input, merge_configs(self.config, config), checkpointed=bool(saver))
+        self.check_context(context)
         return saver, thread
 
 
-def guarded(graph: Compiled, *, turn_wait: float) -> GuardedGraph:
+def guarded(
+    graph: Compiled, *, turn_wait: float, check_context: Callable[[Any], object]
+) -> GuardedGraph:
     """`graph` as a `GuardedGraph`: the same graph, rebuilt as `Pregel.copy` rebuilds one."""
     fields = {name: value for name, value in vars(graph).items() if name != "__orig_class__"}
-    return GuardedGraph(**fields, turn_wait=turn_wait)
+    return GuardedGraph(**fields, turn_wait=turn_wait, check_context=check_context)
 
 
 @contextmanager
