@@ -1,9 +1,10 @@
 """Invariants over any sequence of turns, provider faults and clock jumps (Hypothesis).
 
 Each example drives the real graph (real SDK clients, the shipped emulators) through a
-random sequence of turns on a few threads, each turn meeting a random fault at OpenAI and
-at Ollama, with the fake clock jumping between them, and checks after every turn what
-must hold whatever happened: every user message in its thread once, one answer per
+random sequence of turns on a few threads, sync, async or streamed, some sent two at once
+on one thread (from two OS threads, or gathered on one event loop), each meeting a random
+fault at OpenAI and at Ollama, with the fake clock jumping between them, and checks after
+every turn what must hold whatever happened: every user message in its thread once, one answer per
 answered turn, `served_by` the provider of the last successful attempt, `degraded` iff
 the mock answered, and no request to a provider while the graph's own circuit for it is
 open.
@@ -11,6 +12,8 @@ open.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -54,10 +57,10 @@ turns = st.tuples(
     st.sampled_from(["a", "b", "c"]),
     st.sampled_from(sorted(FAULTS)),
     st.sampled_from(["ok", "ok", "server_error", "busy", "not_found"]),
-    st.sampled_from(["invoke", "stream"]),
+    st.sampled_from(["invoke", "stream", "ainvoke", "threads", "gather"]),
 )
 jumps = st.tuples(st.just("advance"), st.sampled_from([1.0, 29.0, 31.0, 121.0, 301.0]))
-events = st.lists(st.one_of(turns, turns, jumps), min_size=1, max_size=14)
+events = st.lists(st.one_of(turns, turns, jumps), min_size=1, max_size=12)
 
 
 class World:
@@ -86,34 +89,66 @@ class World:
         return until is not None and self.clock.now() < until
 
     def turn(self, thread: str, at_openai: str, at_ollama: str, mode: str) -> None:
-        """One turn, then every invariant checked against what happened."""
+        """One turn (two at once for `threads` and `gather`), then every invariant."""
         self.openai.always(FAULTS[at_openai])
         self.ollama.always(FAULTS[at_ollama])
         closed = {p: not self.is_open(p) for p in self.keys}
         before = {"openai": len(self.openai.requests), "ollama": len(self.ollama.requests)}
-        text = f"{thread}-{len(self.sent.setdefault(thread, []))}"
-        self.sent[thread].append(text)
-        config: Any = {"configurable": {"thread_id": thread}}
-        message = {"messages": [HumanMessage(text)]}
-        if mode == "invoke":
-            state = self.graph.invoke(message, config)
-        else:
-            *_, state = self.graph.stream(message, config, stream_mode="values")
+        earlier = list(self.sent.get(thread, []))
+        texts = [self.say(thread) for _ in range(2 if mode in ("threads", "gather") else 1)]
+        for state in self.send(thread, texts, mode):
+            self.check(state, earlier, self.sent[thread])
         for provider, emulator in (("openai", self.openai), ("ollama", self.ollama)):
             if not closed[provider]:
                 assert len(emulator.requests) == before[provider], f"{provider} called open"
-        self.check(thread, state)
 
-    def check(self, thread: str, state: dict[str, Any]) -> None:
-        """The thread's messages and the turn's facts, as the invariants say."""
+    def say(self, thread: str) -> str:
+        """A new user message for `thread`, remembered as sent."""
+        text = f"{thread}-{len(self.sent.setdefault(thread, []))}"
+        self.sent[thread].append(text)
+        return text
+
+    def send(self, thread: str, texts: list[str], mode: str) -> list[dict[str, Any]]:
+        """The final state of each turn, sent as `mode` says."""
+        config: Any = {"configurable": {"thread_id": thread}}
+        inputs = [{"messages": [HumanMessage(text)]} for text in texts]
+        if mode == "invoke":
+            return [self.graph.invoke(inputs[0], config)]
+        if mode == "stream":
+            return [list(self.graph.stream(inputs[0], config, stream_mode="values"))[-1]]
+        if mode == "ainvoke":
+            return [asyncio.run(self.graph.ainvoke(inputs[0], config))]
+        if mode == "threads":
+            with ThreadPoolExecutor(2) as pool:
+                return list(pool.map(lambda i: self.graph.invoke(i, config), inputs))
+
+        async def both() -> list[dict[str, Any]]:
+            return list(await asyncio.gather(*(self.graph.ainvoke(i, config) for i in inputs)))
+
+        return asyncio.run(both())
+
+    def check(self, state: dict[str, Any], earlier: list[str], sent: list[str]) -> None:
+        """The thread's messages and the turn's facts, as the invariants say.
+
+        `earlier` were sent before this turn, `sent` up to and with it: a turn sent at
+        once with another may or may not see the other's message, never lose an earlier one.
+        """
         messages = state["messages"]
-        assert [m.content for m in messages if m.type == "human"] == self.sent[thread]
-        assert [m.type for m in messages] == ["human", "ai"] * len(self.sent[thread])
+        asked = [m.content for m in messages if m.type == "human"]
+        assert len(set(asked)) == len(asked)  # none twice
+        assert set(earlier) <= set(asked) <= set(sent)  # none lost, none invented
+        assert [m.type for m in messages] == ["human", "ai"] * len(asked)  # one answer each
         answered = [a for a in state["attempts"] if a["ok"]]
         assert len(answered) == 1 and state["attempts"][-1]["ok"]  # the answer ends the turn
         assert state["served_by"] == answered[-1]["provider"]
         assert state["degraded"] is (state["served_by"] == "mock")
         assert messages[-1].response_metadata["failover"]["served_by"] == state["served_by"]
+
+    def check_thread(self, thread: str) -> None:
+        """After all turns: the thread holds every message sent to it, once."""
+        config: Any = {"configurable": {"thread_id": thread}}
+        messages = self.graph.get_state(config).values["messages"]
+        assert sorted(m.content for m in messages if m.type == "human") == sorted(self.sent[thread])
 
 
 @settings(
@@ -135,3 +170,5 @@ def test_invariants_hold_over_any_sequence(
             world.clock.advance(event[1])
         else:
             world.turn(*event[1:])
+    for thread in world.sent:
+        world.check_thread(thread)
