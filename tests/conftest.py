@@ -159,17 +159,41 @@ class RedisServer:
             self._process = None
 
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A running private redis-server this test may kill and restart."""
+def _redis_binary() -> str:
+    """Debian's redis-server: CI must have it; a developer without it skips."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is missing: .ci/run should install it")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    server = RedisServer(binary)
+    return binary
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A running private redis-server this test may kill and restart."""
+    server = RedisServer(_redis_binary())
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A running redis-server shared by the session: CI's, or one started here."""
+    if url := os.environ.get("LLM_FAILOVER_TEST_REDIS_URL"):
+        yield url
+        return
+    server = RedisServer(_redis_binary())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def dead_url(path: str = "") -> str:
+    """A loopback URL nothing listens on: connection refused."""
+    return f"http://127.0.0.1:{free_port()}{path}"

@@ -30,8 +30,7 @@ from llm_failover.testing import (
     server_error,
     unauthorized,
 )
-from tests.conftest import FAKE_KEY
-from tests.test_routes import dead_url
+from tests.conftest import FAKE_KEY, dead_url
 
 
 def raised(call: Callable[[], Any]) -> BaseException:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,9 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, quota
-from tests.conftest import FAKE_KEY
+from tests.conftest import FAKE_KEY, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -8,13 +8,7 @@ except under CI, where that is a failure.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,39 +21,6 @@ from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, MakeGraph
 
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A running redis-server: CI's, or one started here on a free port."""
-    if url := os.environ.get("LLM_FAILOVER_TEST_REDIS_URL"):
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: .ci/run should install it")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
 
 
 @pytest.fixture

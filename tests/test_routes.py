@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import openai
@@ -30,19 +29,11 @@ from llm_failover.testing import (
     server_error,
     unauthorized,
 )
-from tests.conftest import FAKE_KEY, MakeGraph
+from tests.conftest import FAKE_KEY, MakeGraph, dead_url
 
 T0 = 1_800_000_000.0
 
 USER = {"messages": [("user", "Konnichiwa! My name is Aiko.")]}
-
-
-def dead_url(path: str = "") -> str:
-    """A loopback URL nothing listens on: connection refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}{path}"
 
 
 async def run(graph: Any, mode: str, payload: Any, config: Any = None) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import redis
 
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY
-from tests.test_redis import redis_url  # noqa: F401 - the shared redis-server fixture
 
 WORKER = """
 import json, sys
@@ -85,7 +84,7 @@ def postgres_url() -> Iterator[str]:
 
 def test_two_workers_share_one_thread_and_what_they_learn(
     postgres_url: str,
-    redis_url: str,  # noqa: F811 - the fixture imported above
+    redis_url: str,
     openai_emu: OpenAIEmulator,
     ollama_emu: OllamaEmulator,
 ) -> None:
