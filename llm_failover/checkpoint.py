@@ -12,6 +12,7 @@ thread for async callers: the same SQL, guarded by the saver's own lock.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -96,10 +97,17 @@ class PostgresCheckpointer(_AsyncInThreads, PostgresSaver):
 def open_checkpointer(
     url: str | None, default: str = "llm-failover.sqlite", *, connect_timeout: float | None = None
 ) -> Any:
-    """A checkpointer for `url`: PostgreSQL for `postgresql://`, else a SQLite file."""
-    if url and url.startswith(("postgresql://", "postgres://")):
+    """A checkpointer for `url`: PostgreSQL or a SQLite file.
+
+    PostgreSQL for `postgresql://...` or a libpq `key=value` string (`host=db dbname=app`).
+    """
+    if url and (url.startswith(("postgresql://", "postgres://")) or _LIBPQ.match(url)):
         return open_postgres(url, connect_timeout=connect_timeout)
     return open_sqlite(url or default)
+
+
+# `host=db user=app password=...`: never a file name (it would be created, password and all).
+_LIBPQ = re.compile(r"^\s*[A-Za-z_]+\s*=")
 
 
 def open_postgres(url: str, *, connect_timeout: float | None = None) -> PostgresCheckpointer:

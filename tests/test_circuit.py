@@ -115,3 +115,19 @@ def test_memory_store_claims_one_probe_and_expires_records() -> None:
     assert store.get("k", NOW + 19) is not None
     assert store.get("k", NOW + 21) is None
     assert store.admit("k", NOW + 21, 5) == ("call", None)
+
+
+def test_memory_store_forgets_expired_records_nobody_reads() -> None:
+    """A record for a model no one asks for again is dropped by the next sweep."""
+    store = MemoryStore()
+    store.update("once", NOW, lambda _: (opened(NOW + 10), 20))
+    store.update("other", NOW + 100, lambda _: (opened(NOW + 110), 20))
+    assert store.count() == 1 and store.get("once") is None
+
+
+def test_memory_store_is_capped() -> None:
+    """Past its cap the soonest-expiring record makes room; the newest is kept."""
+    store = MemoryStore(max_records=3)
+    for i in range(10):
+        store.update(f"k{i}", NOW, lambda _, i=i: (opened(NOW + 10), 100 + i))
+    assert store.count() == 3 and store.get("k9") is not None and store.get("k0") is None

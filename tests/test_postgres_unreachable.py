@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -48,6 +49,18 @@ def test_closed_port_fails_at_once_naming_host_and_cause() -> None:
     assert f"host 127.0.0.1, port {port}, database threads" in message
     assert "refused" in message.lower() and PASSWORD not in message
     assert pool_threads() <= before  # no pool workers retrying in the background
+
+
+def test_a_libpq_keyword_string_is_postgresql_not_a_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`host=... password=...` goes to PostgreSQL; no SQLite file named after it appears."""
+    monkeypatch.chdir(tmp_path)
+    port = free_port()
+    with pytest.raises(CheckpointUnavailable) as raised:
+        open_checkpointer(f"host=127.0.0.1 port={port} dbname=threads password={PASSWORD}")
+    assert f"port {port}" in str(raised.value) and PASSWORD not in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_hung_server_times_out_after_the_configured_seconds(

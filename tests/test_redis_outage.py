@@ -165,6 +165,17 @@ async def test_unreachable_redis_never_blocks_a_turn(
     assert "hunter2" not in caplog_info.text
 
 
+async def test_graphs_on_one_redis_share_one_outage(
+    make_graph: MakeGraph, caplog_info: pytest.LogCaptureFixture
+) -> None:
+    """Two graphs built on one unreachable URL (the drop-in builds several): one WARNING."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    first, second = make_graph(redis_url=url), make_graph(redis_url=url, timeout=1)
+    for graph in (first, second, first, second):
+        assert route(await ask(graph, "hi", "async")) == [("openai", None)]
+    assert len(warnings(caplog_info)) == 1
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("garbage", ["not json", '{"failures": "x"}', "5", "hash"])
 async def test_garbage_at_a_circuit_key_reads_as_closed(

@@ -59,7 +59,7 @@ def test_an_ungranted_field_is_refused_before_any_request(
         graph.invoke({"messages": [HumanMessage("again")]}, config, context={field: value})
     message = str(raised.value)
     assert message.startswith(f"context {field}: runs of this graph may not set it")
-    assert f"LLM_FAILOVER_RUN_SETTINGS={','.join(sorted(DEFAULT_GRANTS))},{field}" in message
+    assert f"LLM_FAILOVER_RUN_SETTINGS={','.join(sorted(DEFAULT_GRANTS | {field}))} " in message
     assert len(openai_emu.requests) == 1
     after = graph.get_state(config)
     assert after.values == before.values and after.tasks == () and after.config == before.config
@@ -89,8 +89,10 @@ def test_the_environment_grants_fields(
     everything = make_graph(run_settings="all")
     state = everything.invoke(USER, context={"models": {"openai": "gpt-4.1-nano"}})
     assert openai_emu.requests[-1].model == "gpt-4.1-nano" and route(state) == [("openai", None)]
-    with pytest.raises(ConfigError, match=r"^context tools: runs of this graph"):
+    with pytest.raises(ConfigError, match=r"^context tools: runs of this graph") as refused:
         make_graph(run_settings="none").invoke(USER, context={"tools": [TOOL]})
+    assert "(granted: none) (the drop-in model sends it when set)" in str(refused.value)
+    assert "LLM_FAILOVER_RUN_SETTINGS=tools " in str(refused.value)
 
 
 def test_an_unknown_grant_is_refused_when_the_graph_is_built() -> None:
@@ -122,6 +124,16 @@ def test_an_unknown_grant_is_refused_when_the_graph_is_built() -> None:
         ({"tools": [TOOL] * 5000}, "context tools: at most 128 tools, got 5000"),
         ({"tools": 5}, "context tools: expected a list of tool objects, got 5"),
         ({"tool_choice": 5}, "context tool_choice: expected a string or an object"),
+        ({"tool_choice": "f" * 1000}, "context tool_choice: at most 256 characters"),
+        ({"tools": [{}]}, "context tools: tools[0] is not a tool in OpenAI's format"),
+        ({"tools": [TOOL, {"x": "y" * 100_000}]}, "context tools: tools[1] is not a tool"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f\n"}}]},
+            "context tools: control characters",
+        ),
+        ({"response_format": "json"}, "context response_format: expected an object"),
+        ({"providers": ["openai"] * 100}, "context providers: at most 64 entries"),
+        (5, "context: expected an object of run settings, got a int"),
         ({"response_format": {"x": "y" * 300_000}}, "context response_format: at most"),
         ({"response_format": deep(5000)}, "context response_format: not plain JSON data"),
         ({"models": {"openai": "m" * 100_000}}, "context models: expected a name of 1 to 256"),
@@ -132,7 +144,7 @@ def test_an_unknown_grant_is_refused_when_the_graph_is_built() -> None:
     ],
 )
 def test_a_granted_value_is_still_bounded(
-    make_graph: MakeGraph, openai_emu: OpenAIEmulator, context: dict[str, Any], start: str
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, context: Any, start: str
 ) -> None:
     """Absurd values are refused with a short message naming the field, before any request."""
     with pytest.raises(ConfigError) as raised:

@@ -16,7 +16,10 @@ deployer granted (`graph/limits.py`). A context is never checkpointed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
+
+from llm_failover.errors import ConfigError
 
 
 def _option(description: str) -> Any:
@@ -96,5 +99,8 @@ def context_of(value: Any) -> Context:
         return DEFAULT_CONTEXT
     if isinstance(value, Context):
         return value
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        raise ConfigError(f"context: expected an object of run settings, got a {kind}")
     # A server may pass a context dict with keys of its own: take ours, ignore the rest.
-    return Context(**{k: v for k, v in dict(value).items() if k in FIELDS})
+    return Context(**{k: v for k, v in value.items() if k in FIELDS})

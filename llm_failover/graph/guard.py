@@ -45,9 +45,14 @@ def check_run(input: Any, config: Mapping[str, Any] | None, *, checkpointed: boo
     if input is None:
         return thread
     if isinstance(input, Command):
-        update = input.update
-        if isinstance(update, Mapping) and "messages" in update:
-            check_messages(update["messages"])
+        for key, value in _command_updates(input.update):
+            if key != "messages":
+                # attempts, sticky and served_by are the graph's own records: a caller's
+                # value would be stored unchecked and break every later turn.
+                raise InvalidInput(
+                    f"command update: a run may update only 'messages', got {key!r}"[:_REASON_LIMIT]
+                )
+            check_messages(value)
         return thread
     if not isinstance(input, Mapping):
         raise InvalidInput(
@@ -55,6 +60,20 @@ def check_run(input: Any, config: Mapping[str, Any] | None, *, checkpointed: boo
         )
     check_messages(input.get("messages"))
     return thread
+
+
+def _command_updates(update: Any) -> list[tuple[Any, Any]]:
+    """A `Command`'s update as (key, value) pairs, in either form LangGraph accepts."""
+    if update is None:
+        return []
+    if isinstance(update, Mapping):
+        return list(update.items())
+    pairs = update if isinstance(update, list | tuple) else None
+    if pairs is None or not all(isinstance(p, list | tuple) and len(p) == 2 for p in pairs):
+        raise InvalidInput(
+            f"command update: expected a dict or (key, value) pairs, got {_kind(update)}"
+        )
+    return [(key, value) for key, value in pairs]
 
 
 def check_thread_id(thread: Any, *, required: bool) -> str | None:

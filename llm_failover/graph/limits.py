@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from llm_failover.errors import ConfigError
-from llm_failover.graph.context import FIELDS
+from llm_failover.graph.context import FIELDS, OPTIONS
 from llm_failover.graph.policy import show
 
 DEFAULT_GRANTS = frozenset(
@@ -59,9 +59,11 @@ def check_grants(given: Iterable[str], granted: frozenset[str]) -> None:
     for field in sorted(given):
         if field not in granted:
             allowed = ",".join(sorted(granted)) or "none"
+            wanted = ",".join(sorted(granted | {field}))
+            drop_in = " (the drop-in model sends it when set)" if field in OPTIONS else ""
             raise ConfigError(
-                f"context {field}: runs of this graph may not set it (granted: {allowed}); "
-                f"its deployer can grant it with {ENV}={allowed},{field} or "
+                f"context {field}: runs of this graph may not set it (granted: {allowed})"
+                f"{drop_in}; its deployer can grant it with {ENV}={wanted} or "
                 "build_graph(run_settings=[...]), or leave it empty for the graph's own"
             )
 
@@ -81,11 +83,7 @@ def check_options(given: Mapping[str, Any]) -> None:
     if "stop" in given:
         _stop(given["stop"])
     if "tools" in given:
-        tools = given["tools"]
-        if not isinstance(tools, list) or not all(isinstance(t, Mapping) for t in tools):
-            raise ConfigError(f"context tools: expected a list of tool objects, got {show(tools)}")
-        if len(tools) > MAX_TOOLS:
-            raise ConfigError(f"context tools: at most {MAX_TOOLS} tools, got {len(tools)}")
+        _tools(given["tools"])
     for field in ("tools", "tool_choice", "response_format"):
         if field in given:
             _json_size(field, given[field])
@@ -93,6 +91,14 @@ def check_options(given: Mapping[str, Any]) -> None:
     if choice is not None and not isinstance(choice, str | Mapping):
         raise ConfigError(
             f"context tool_choice: expected a string or an object, got {show(choice)}"
+        )
+    if isinstance(choice, str) and len(choice) > MAX_NAME_CHARS:
+        raise ConfigError(f"context tool_choice: at most {MAX_NAME_CHARS} characters")
+    shape = given.get("response_format")
+    if shape is not None and not isinstance(shape, Mapping):
+        raise ConfigError(
+            'context response_format: expected an object such as {"type": "json_object"}, '
+            f"got {show(shape)}"
         )
 
 
@@ -112,6 +118,24 @@ def check_count(field: str, values: Any) -> None:
     """Refuse a list or mapping of names longer than any chain."""
     if len(values) > MAX_NAMES:
         raise ConfigError(f"context {field}: at most {MAX_NAMES} entries, got {len(values)}")
+
+
+def _tools(tools: Any) -> None:
+    """A bounded list of tools in OpenAI's function format, as the drop-in sends them."""
+    if not isinstance(tools, list) or not all(isinstance(t, Mapping) for t in tools):
+        raise ConfigError(f"context tools: expected a list of tool objects, got {show(tools)}")
+    if len(tools) > MAX_TOOLS:
+        raise ConfigError(f"context tools: at most {MAX_TOOLS} tools, got {len(tools)}")
+    for index, tool in enumerate(tools):
+        function = tool.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else None
+        if tool.get("type") != "function" or not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"context tools: tools[{index}] is not a tool in OpenAI's format "
+                '{"type": "function", "function": {"name": ..., "parameters": {...}}}, '
+                f"got {show(tool)}"
+            )
+        check_name("tools", name)
 
 
 def _stop(stop: Any) -> None:

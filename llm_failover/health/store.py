@@ -9,6 +9,7 @@ process, which is what makes failover knowledge process-wide.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -49,6 +50,10 @@ class CircuitStore(Protocol):
         ...
 
 
+SWEEP_EVERY = 60.0
+"""Seconds between sweeps of expired records (at an update, under the lock)."""
+
+
 class MemoryStore:
     """Circuits in this process's memory: a dict under a lock (no I/O, so async is free).
 
@@ -61,6 +66,7 @@ class MemoryStore:
         self._records: dict[str, tuple[Circuit, float]] = {}  # key -> (record, expires)
         self._probes: dict[str, float] = {}
         self.max_records = max_records
+        self._sweep_at = 0.0
 
     def _current(self, key: str, now: float) -> Circuit | None:
         held = self._records.get(key)
@@ -93,6 +99,10 @@ class MemoryStore:
                 if key not in self._records and len(self._records) >= self.max_records:
                     self._evict(now)
                 self._records[key] = (record, now + keep)
+            if now >= self._sweep_at:  # expired records go even if nobody reads them again
+                self._sweep_at = now + SWEEP_EVERY
+                self._records = {k: held for k, held in self._records.items() if held[1] > now}
+                self._probes = {k: until for k, until in self._probes.items() if until > now}
             return record
 
     def _evict(self, now: float) -> None:
@@ -148,10 +158,16 @@ def make_store(redis_url: str | None, *, backoff: float | None = None) -> Circui
     """The store settings ask for: Redis when a URL is set, else the process store.
 
     Redis fails open (see `failopen.py`): while it is unavailable, circuits are kept in
-    the process store, and Redis is asked again every `backoff` seconds.
+    the process store, and Redis is asked again every `backoff` seconds. Every graph of
+    the process on one Redis URL shares one store: one outage, one warning, one pool.
     """
     if redis_url is None:
         return PROCESS_STORE
+    return _redis_store(redis_url, backoff)
+
+
+@functools.lru_cache(maxsize=16)
+def _redis_store(redis_url: str, backoff: float | None) -> CircuitStore:
     import redis  # needed only here
 
     from llm_failover.health.failopen import BACKOFF, FailOpenStore
