@@ -3,6 +3,7 @@
     python3 dev.py demo    # make .venv, install, run the failover demo
     python3 dev.py test    # make .venv, install, run ruff, mypy and the test suite
     python3 dev.py bench   # also install the peers (LiteLLM, ...), run the benchmarks
+    python3 dev.py readme  # regenerate the README's settings tables from the code
 
 The virtual environment lives at `.venv` in the repo root. Installs are pinned by
 `constraints.txt` so every machine tests the same versions, and skipped when neither
@@ -55,11 +56,14 @@ def setup(extras: tuple[str, ...] = ("dev",)) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Dispatch `demo`, `test` or `bench`; extra arguments go to the demo, pytest or bench."""
+    """Dispatch `demo`, `test`, `bench` or `readme`; extra arguments go to the command."""
     command, *rest = argv or ["help"]
-    if command not in ("demo", "test", "bench"):
+    if command not in ("demo", "test", "bench", "readme"):
         raise SystemExit(__doc__)
     setup(("dev", "bench") if command == "bench" else ("dev",))
+    if command == "readme":
+        run(BIN / "python", "-m", "llm_failover.graph.docs", "--write", *rest)
+        return
     if command == "demo":
         run(BIN / "llm-failover", "demo", *rest)
         return

@@ -19,9 +19,10 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from llm_failover.chat_model import FailoverChatModel
 from llm_failover.checkpoint import open_checkpointer
 from llm_failover.graph.builder import FailoverGraph, build_graph
+from llm_failover.graph.declared import BY_ENV
 from llm_failover.graph.settings import ENV_NAMES
 
-DEFAULT_SQLITE = "llm-failover.sqlite"
+CHECKPOINT_URL = BY_ENV["LLM_FAILOVER_CHECKPOINT_URL"]
 
 _lock = threading.Lock()
 _MAX_GRAPHS = 32
@@ -43,7 +44,7 @@ def create_chat_model(
 
     Stateless unless `thread_id` is given; then the conversation is checkpointed in
     `checkpointer`, by default the one `LLM_FAILOVER_CHECKPOINT_URL` names: PostgreSQL
-    for `postgresql://...`, else a SQLite file (`./llm-failover.sqlite` when unset).
+    for `postgresql://...`, else a SQLite file (in the working directory when unset).
     `overrides` are `build_graph`'s keywords.
     """
     saver = None
@@ -75,7 +76,7 @@ def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) ->
 
 
 def _default_saver() -> BaseCheckpointSaver[Any]:
-    url = os.environ.get("LLM_FAILOVER_CHECKPOINT_URL") or DEFAULT_SQLITE
+    url = os.environ.get(CHECKPOINT_URL.env) or CHECKPOINT_URL.default
     with _lock:
         if url not in _savers:
             _savers[url] = open_checkpointer(url)

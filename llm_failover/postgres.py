@@ -19,11 +19,11 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import PoolTimeout
 
 from llm_failover.errors import ConfigError
-from llm_failover.graph.policy import seconds
+from llm_failover.graph.declared import BY_ENV
 from llm_failover.secrets import mask
 
-TIMEOUT_ENV = "LLM_FAILOVER_CHECKPOINT_TIMEOUT"
-DEFAULT_TIMEOUT = 5.0  # seconds; a reachable server answers in milliseconds
+_TIMEOUT = BY_ENV["LLM_FAILOVER_CHECKPOINT_TIMEOUT"]
+TIMEOUT_ENV = _TIMEOUT.env
 _NAMED = (("host", "host"), ("hostaddr", "address"), ("port", "port"),
           ("dbname", "database"), ("user", "user"))  # fmt: skip
 
@@ -33,10 +33,10 @@ class CheckpointUnavailable(ConnectionError):
 
 
 def connect_timeout(value: float | str | None) -> float:
-    """Seconds to wait for a connection: `value`, else `LLM_FAILOVER_CHECKPOINT_TIMEOUT`, else 5."""
+    """Seconds to wait for a connection: `value`, else its variable, else its default."""
     if value is None:
-        value = os.environ.get(TIMEOUT_ENV, "").strip() or DEFAULT_TIMEOUT
-    return seconds(value, TIMEOUT_ENV)
+        value = os.environ.get(TIMEOUT_ENV, "").strip() or None
+    return float(_TIMEOUT.parse(value))
 
 
 def libpq_seconds(timeout: float) -> int:

@@ -20,9 +20,9 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover import build_graph
 from llm_failover.graph.builder import FailoverGraph
+from llm_failover.graph.declared import BY_ENV
 from llm_failover.graph.settings import ENV_NAMES
 from llm_failover.health.store import PROCESS_STORE
-from llm_failover.postgres import TIMEOUT_ENV as CHECKPOINT_TIMEOUT
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator
 
 # Recognisable, so a leak of it anywhere can be searched for.
@@ -32,7 +32,7 @@ FAKE_KEY = "sk-test-CANARY-0123456789abcdef"
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own settings (and CI's) must not leak into any test."""
-    for name in [*ENV_NAMES.values(), "LLM_FAILOVER_CHECKPOINT_URL", CHECKPOINT_TIMEOUT]:
+    for name in {*ENV_NAMES.values(), *BY_ENV}:
         monkeypatch.delenv(name, raising=False)
 
 

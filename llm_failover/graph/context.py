@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm_failover.errors import ConfigError
+from llm_failover.graph.declared import run_description
 
 
 def _option(description: str) -> Any:
+    """A field Studio shows with `description`; None (empty) by default."""
     return dataclasses.field(default=None, metadata={"description": description})
 
 
@@ -41,45 +43,16 @@ class Context:
     response_format: dict[str, Any] | None = _option(
         "JSON output, in OpenAI's response_format spelling."
     )
-    providers: list[str] | None = _option(
-        "The providers this run may call, in the graph's chain order, by provider or node "
-        'name: ["ollama", "mock"] skips OpenAI; without the mock a run whose providers all '
-        "fail ends in all_failed. Empty: the whole chain (LLM_PROVIDER, LLM_FALLBACK_PROVIDER)."
-    )
-    models: dict[str, str] | None = _option(
-        'The model per provider or node for this run, e.g. {"openai": "gpt-4.1-nano", '
-        '"ollama": "llama3.2"}. Each model has its own circuit. Empty: LLM_MODEL and '
-        "LLM_FALLBACK_MODEL."
-    )
-    timeout: float | None = _option(
-        "Seconds allowed per provider call, at most the graph's own. Empty: LLM_FAILOVER_TIMEOUT."
-    )
-    quota_cooldown: float | None = _option(
-        "For this run only: seconds it skips a provider after insufficient_quota. "
-        "Shared circuits keep LLM_FAILOVER_QUOTA_COOLDOWN."
-    )
-    retry_budget: float | None = _option(
-        "The longest Retry-After waited out (once) before retrying a rate-limited provider, "
-        "at most the graph's own; a longer one fails over at once. "
-        "Empty: LLM_FAILOVER_RETRY_BUDGET."
-    )
-    rate_limit_cooldown: float | None = _option(
-        "For this run only: seconds it skips a provider after a 429. "
-        "Shared circuits keep LLM_FAILOVER_RATE_LIMIT_COOLDOWN."
-    )
-    failure_threshold: int | None = _option(
-        "For this run only: consecutive 5xx, timeout, connection, auth or not-found "
-        "failures after which it skips a provider. Shared circuits keep "
-        "LLM_FAILOVER_FAILURE_THRESHOLD."
-    )
-    failure_cooldown: float | None = _option(
-        "For this run only: seconds it skips a provider past its failure threshold. "
-        "Shared circuits keep LLM_FAILOVER_FAILURE_COOLDOWN."
-    )
-    turn_budget: float | None = _option(
-        "Seconds of calls and waits one turn may spend before only the mock is left, "
-        "at most the graph's own. Empty: LLM_FAILOVER_TURN_BUDGET."
-    )
+    # Run settings: each describes itself from the settings it changes (`declared.py`).
+    providers: list[str] | None = _option(run_description("providers"))
+    models: dict[str, str] | None = _option(run_description("models"))
+    timeout: float | None = _option(run_description("timeout"))
+    quota_cooldown: float | None = _option(run_description("quota_cooldown"))
+    retry_budget: float | None = _option(run_description("retry_budget"))
+    rate_limit_cooldown: float | None = _option(run_description("rate_limit_cooldown"))
+    failure_threshold: int | None = _option(run_description("failure_threshold"))
+    failure_cooldown: float | None = _option(run_description("failure_cooldown"))
+    turn_budget: float | None = _option(run_description("turn_budget"))
 
 
 FIELDS = frozenset(field.name for field in dataclasses.fields(Context))

@@ -5,7 +5,8 @@ app passing a user's choices along. It is untrusted. The deployer names the fiel
 may set (`LLM_FAILOVER_RUN_SETTINGS`, `build_graph(run_settings=...)`); everything else
 is refused, and a granted value must still have the right type and a bounded size. Every
 refusal is a `ConfigError` that starts `context <field>:` and stays small, raised before
-any request. The numeric ranges are `policy.BOUNDS`; `run.Plan` applies both.
+any request. The numeric ranges are declared with the settings (`declared.py`); `run.Plan`
+applies both.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from typing import Any
 
 from llm_failover.errors import ConfigError
 from llm_failover.graph.context import FIELDS, OPTIONS
-from llm_failover.graph.policy import show
+from llm_failover.graph.declared import BY_KEYWORD
+from llm_failover.graph.values import show
 
-DEFAULT_GRANTS = frozenset(
-    {"tools", "tool_choice", "temperature", "stop", "response_format", "providers"}
-)
+ENV = BY_KEYWORD["run_settings"].env
+DEFAULT_GRANTS = frozenset(BY_KEYWORD["run_settings"].default)
 """The per-call options (which the drop-in model sends) and the choice among providers."""
-
-ENV = "LLM_FAILOVER_RUN_SETTINGS"
 
 MAX_TOOLS = 128  # OpenAI's own limit per request
 MAX_JSON = 256 * 1024  # the tools, tool choice or response format, serialised

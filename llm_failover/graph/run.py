@@ -20,16 +20,11 @@ from typing import Any
 
 from llm_failover.errors import ConfigError
 from llm_failover.graph.context import DEFAULT_CONTEXT, FIELDS, OPTIONS, Context
+from llm_failover.graph.declared import BY_KEYWORD, CAPPED
 from llm_failover.graph.limits import BLANK, check_count, check_grants, check_name, check_options
-from llm_failover.graph.policy import (
-    CAPPED_BY_GRAPH,
-    POLICY_ENV,
-    Policy,
-    load_policy,
-    number,
-    show,
-)
+from llm_failover.graph.policy import Policy, load_policy
 from llm_failover.graph.settings import ProviderSpec, Settings
+from llm_failover.graph.values import show
 from llm_failover.health.circuit import circuit_key
 
 
@@ -89,10 +84,10 @@ class Plan:
         if not given:
             return base
         models = {**base.models, **self._models(given.get("models", {}))}
-        for name in CAPPED_BY_GRAPH:
+        for name in CAPPED:
             if name in given:
                 given[name] = self._capped(name, given[name])
-        policy = load_policy(given, base=base.policy, names=_CONTEXT_NAMES)
+        policy = load_policy(given, base=base.policy, context=True)
         return dataclasses.replace(
             base,
             route=self._route(given["providers"]) if "providers" in given else base.route,
@@ -104,7 +99,7 @@ class Plan:
 
     def _capped(self, name: str, value: Any) -> float:
         """A run's timeout or budget: within its bounds, and no more than the graph's own."""
-        parsed = float(number(value, f"context {name}", name))
+        parsed = float(BY_KEYWORD[name].parse(value, f"context {name}"))
         own = self.settings.timeout if name == "timeout" else getattr(self.settings.policy, name)
         if parsed > own:
             raise ConfigError(
@@ -167,6 +162,3 @@ class Plan:
             else:
                 keys[spec.node] = ""
         return keys
-
-
-_CONTEXT_NAMES = {name: f"context {name}" for name in POLICY_ENV}

@@ -16,8 +16,9 @@ from typing import Any, Literal, cast, get_args
 from pydantic import SecretStr
 
 from llm_failover.errors import ConfigError
+from llm_failover.graph.declared import BY_KEYWORD
 from llm_failover.graph.limits import parse_grants
-from llm_failover.graph.policy import POLICY_ENV, Policy, load_policy, number
+from llm_failover.graph.policy import Policy, load_policy
 from llm_failover.secrets import url_secrets
 
 Provider = Literal["openai", "ollama", "mock"]
@@ -49,7 +50,7 @@ class Settings:
 
     chain: tuple[ProviderSpec, ...]
     """The primary first, then the fallbacks in order."""
-    timeout: float = 30.0
+    timeout: float = BY_KEYWORD["timeout"].default
     """Seconds allowed per provider call (`LLM_FAILOVER_TIMEOUT`)."""
     openai_base_url: str | None = dataclasses.field(default=None, repr=False)
     """`OPENAI_BASE_URL`: any OpenAI-compatible server; `None` means api.openai.com.
@@ -76,20 +77,13 @@ class Settings:
         return key + tuple(secret for url in urls for secret in url_secrets(url))
 
 
-# override keyword -> environment variable
+# override keyword -> environment variable: the graph's declared settings, then the
+# providers' own (the provider registry's to declare).
 ENV_NAMES: Mapping[str, str] = {
-    "provider": "LLM_PROVIDER",
-    "model": "LLM_MODEL",
-    "fallback_provider": "LLM_FALLBACK_PROVIDER",
-    "fallback_model": "LLM_FALLBACK_MODEL",
-    "timeout": "LLM_FAILOVER_TIMEOUT",
+    **{keyword: setting.env for keyword, setting in BY_KEYWORD.items()},
     "openai_api_key": "OPENAI_API_KEY",
     "openai_base_url": "OPENAI_BASE_URL",
     "ollama_base_url": "OLLAMA_BASE_URL",
-    "redis_url": "LLM_FAILOVER_REDIS_URL",
-    "context_tokens": "LLM_FAILOVER_CONTEXT_TOKENS",
-    "run_settings": "LLM_FAILOVER_RUN_SETTINGS",
-    **POLICY_ENV,
 }
 
 
@@ -99,15 +93,13 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     if unknown:
         raise TypeError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(ENV_NAMES)}")
     raw = {key: _pick(key, env, overrides) for key in ENV_NAMES}
-    primary = _provider(raw["provider"] or "openai", "LLM_PROVIDER")
+    primary = _provider(raw["provider"] or BY_KEYWORD["provider"].default, "LLM_PROVIDER")
     fallbacks = _fallback_providers(raw["fallback_provider"], primary)
     models = [raw["model"] or DEFAULT_MODELS[primary], *_fallback_models(fallbacks, raw)]
     key = raw["openai_api_key"]
     return Settings(
         chain=_windows(_chain([primary, *fallbacks], models), raw["context_tokens"]),
-        timeout=30.0
-        if raw["timeout"] is None
-        else number(raw["timeout"], ENV_NAMES["timeout"], "timeout"),
+        timeout=BY_KEYWORD["timeout"].parse(raw["timeout"]),
         openai_base_url=raw["openai_base_url"] or None,
         ollama_base_url=raw["ollama_base_url"] or "http://localhost:11434",
         openai_api_key=SecretStr(key) if key else None,
@@ -118,12 +110,17 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
 
 
 def _windows(chain: tuple[ProviderSpec, ...], value: Any) -> tuple[ProviderSpec, ...]:
-    """Apply `ollama=4096,openai_gpt_4_1_nano=16000` (by provider or node) to the chain."""
-    setting, limits = "LLM_FAILOVER_CONTEXT_TOKENS", {"ollama": 4096}  # Ollama's default
+    """Apply `ollama=4096,openai_gpt_4_1_nano=16000` (by provider or node) to the chain.
+
+    The declared default's windows come first, so a value adds to them or replaces them.
+    """
+    declared = BY_KEYWORD["context_tokens"]
+    setting, limits = declared.env, dict[str, int]()
     if isinstance(value, Mapping):
         value = ",".join(f"{k}={v}" for k, v in value.items())
+    value = f"{declared.default},{value or ''}"
     names = {*PROVIDERS, *(spec.node for spec in chain)}
-    for item in filter(None, (part.strip() for part in (value or "").split(","))):
+    for item in filter(None, (part.strip() for part in value.split(","))):
         name, _, number = item.partition("=")
         if name.strip() not in names:
             raise ConfigError(f"{setting}: unknown name {name.strip()!r}; valid: {sorted(names)}")
