@@ -3,7 +3,9 @@
 `classify(exc)` turns an exception raised by a provider SDK (openai, ollama, or the
 httpx transports under them) into a plain `Failure` dict, or returns `None` when it does
 not recognise the error. Everything else in the package reads that decision: nodes catch
-only what `classify` recognises, routers read the recorded kind from state.
+only what `classify` recognises, routers read the recorded kind from state, and what a
+kind leads to (raised or failed over, retried, how it moves the circuit) is its entry in
+`kinds.KINDS`.
 
 Default-deny: an error we do not recognise is re-raised, never failed over, because
 failing over on a bug in our own code or the app's would hide it.
@@ -12,14 +14,16 @@ failing over on a bug in our own code or the app's would hide it.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import httpx
 import ollama
 import openai
 
+from llm_failover.kinds import ErrorKind as ErrorKind  # its home; re-exported with `Failure`
 from llm_failover.secrets import mask
 
 try:  # openai>=3 ships its own fork of httpx; its transport errors are distinct classes.
@@ -31,22 +35,10 @@ except ImportError:  # pragma: no cover - older openai releases use httpx itself
     _TIMEOUTS = (httpx.TimeoutException,)
     _TRANSPORT = (httpx.TransportError,)
 
-ErrorKind = Literal[
-    "insufficient_quota",
-    "rate_limited",
-    "server_error",
-    "timeout",
-    "connection",
-    "auth",
-    "not_found",
-    "bad_request",
-    "not_configured",
-    "circuit_open",
-]
-
-# bad_request would fail the same way on every provider: failing over would hide an
-# application bug behind a degraded answer, so it goes back to the caller.
-RAISED_KINDS: frozenset[str] = frozenset({"bad_request"})
+# Ollama's 400 for a model without tool support; small local models often lack it.
+NO_TOOL_SUPPORT = "does not support tools"
+NO_REQUEST = "; no request made"
+"""How the detail of an attempt that made no request ends; the message before it is the cause."""
 
 # The messages langchain-ollama and langchain-core give an answer that never came: a
 # provider that streams nothing is as broken as one that answers 500.
@@ -74,19 +66,48 @@ class ConfigError(ValueError):
 
 
 class AllProvidersFailed(RuntimeError):
-    """Every provider in the chain failed this turn; `attempts` says how."""
+    """Every provider in the chain failed this turn; `attempts` says how.
 
-    def __init__(self, attempts: Sequence[Mapping[str, Any]]) -> None:
+    The message names each provider's cause: the error kind and HTTP status of a request
+    that failed, the reason of one that made none (`circuit open after insufficient_quota,
+    240 s left`), so an app matching "quota" or "429" in it finds them. `skipped` are the
+    providers the thread skipped without an attempt while their circuits are open (its
+    `sticky` record): node, reason and seconds left.
+    """
+
+    def __init__(
+        self, attempts: Sequence[Mapping[str, Any]], skipped: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
         self.attempts = [dict(a) for a in attempts]
-        summary = "; ".join(
-            f"{a['provider']}({a['model']}): {a['error']}"
-            + (f" [{a['status_code']}]" if a.get("status_code") else "")
-            for a in self.attempts
-        )
-        super().__init__(f"all providers failed: {summary or 'no provider was tried'}")
+        self.skipped = [dict(s) for s in skipped]
+        causes = [_skip_cause(s) for s in self.skipped]
+        causes += [f"{a['provider']}({a['model']}): {_cause(a)}" for a in self.attempts]
+        super().__init__(f"all providers failed: {'; '.join(causes) or 'no provider was tried'}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.attempts,))
+        return (type(self), (self.attempts, self.skipped))
+
+
+def _cause(attempt: Mapping[str, Any]) -> str:
+    """What went wrong: the reason no request was made, else the kind and HTTP status."""
+    detail = attempt.get("detail") or ""
+    if detail.endswith(NO_REQUEST):
+        return detail.removesuffix(NO_REQUEST)
+    status = attempt.get("status_code")
+    return f"{attempt['error']}" + (f" [{status}]" if status else "")
+
+
+def _skip_cause(skip: Mapping[str, Any]) -> str:
+    """Why the thread skipped a node (its sticky reason may itself be `circuit_open`)."""
+    after = "" if skip["reason"] == "circuit_open" else f" after {skip['reason']}"
+    return (
+        f"{skip['node']}: skipped by this thread, circuit open{after}, {seconds_left(skip['left'])}"
+    )
+
+
+def seconds_left(seconds: float) -> str:
+    """How long a circuit stays open, in words: whole seconds, rounded up."""
+    return f"{max(math.ceil(seconds), 0)} s left"
 
 
 class InvalidInput(ValueError):
@@ -106,11 +127,6 @@ class ThreadBusy(RuntimeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.thread_id, self.waited))
-
-
-def fails_over(kind: str) -> bool:
-    """Whether an error of this kind moves the turn to the next provider."""
-    return kind not in RAISED_KINDS
 
 
 def redact(text: str) -> str:
@@ -167,6 +183,8 @@ def _by_status(status: int, exc: BaseException) -> Failure | None:
         kind = "auth"
     elif status == 404:
         kind = "not_found"
+    elif status == 400 and NO_TOOL_SUPPORT in str(exc):
+        kind = "tools_unsupported"  # the node asks once more without the tools
     elif status in (400, 413, 422):
         kind = "bad_request"
     elif status == 408:

@@ -1,4 +1,9 @@
-"""What the graph did, for operators: counters and one structured log line per failover.
+"""What the graph did, for operators: counters, and structured log lines.
+
+One JSON line on the `llm_failover` logger per failover (WARNING when a request failed,
+DEBUG when the provider was only skipped: an open circuit would otherwise log a warning
+on every call) and per circuit that opens or closes (WARNING). Details are masked before
+they get here (`errors.redact`, `secrets.mask_error`).
 
 Counters are `prometheus_client` counters in its default registry, so an app that already
 serves `/metrics` exposes them with no extra code; `snapshot()` reads them from Python and
@@ -16,6 +21,8 @@ from typing import Any
 from prometheus_client import REGISTRY, Counter, generate_latest
 
 from llm_failover.graph.state import Attempt
+from llm_failover.health.circuit import Circuit, change
+from llm_failover.kinds import kind_of
 
 log = logging.getLogger("llm_failover")
 log.addHandler(logging.NullHandler())  # a library logs only where the app says so
@@ -54,9 +61,30 @@ def observe_attempt(attempt: Attempt) -> None:
 
 
 def observe_failover(event: dict[str, Any], attempt_detail: str | None = None) -> None:
-    """Count one failover and log it as one JSON line (no API key can be in it)."""
+    """Count one failover and log it as one JSON line (no API key can be in it).
+
+    WARNING when the failed attempt was a request; DEBUG when it made none (a circuit
+    open, no API key), which is the case on every call while a circuit stays open.
+    """
     FAILOVERS.labels(event["from"], event["to"], event["reason"]).inc()
-    log.warning(json.dumps({**event, "detail": attempt_detail}, ensure_ascii=False))
+    kind = kind_of(event["reason"])
+    level = logging.DEBUG if kind and not kind.provider_error else logging.WARNING
+    log.log(level, json.dumps({**event, "detail": attempt_detail}, ensure_ascii=False))
+
+
+def observe_circuit(attempt: Attempt, old: Circuit | None, new: Circuit | None, now: float) -> None:
+    """Log one WARNING line when an attempt's update opened or closed its circuit."""
+    what = change(old, new, now)
+    if what is None:
+        return
+    line: dict[str, Any] = {"type": f"circuit_{what}", "node": attempt["node"],
+                            "provider": attempt["provider"], "model": attempt["model"]}  # fmt: skip
+    if what == "opened" and new is not None:
+        line |= {"reason": new["reason"], "open_for": round((new["open_until"] or now) - now, 3),
+                 "detail": attempt["detail"]}  # fmt: skip
+    elif old is not None:
+        line["after"] = old["reason"]
+    log.warning(json.dumps(line, ensure_ascii=False))
 
 
 def snapshot() -> dict[str, dict[tuple[str, ...], float]]:

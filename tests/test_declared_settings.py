@@ -138,7 +138,7 @@ def test_defaults_quoted_in_the_readme_prose_are_the_declared_ones() -> None:
     """`LLM_FAILOVER_X` (300 s) and the like, outside the tables, match the declaration."""
     quoted = re.compile(r"`(LLM_\w+)`(?: \(|, | seconds \(|, default )`?([\w./:=-]+?)`?(?: s)?[),]")
     found = quoted.findall(README.read_text(encoding="utf-8"))
-    assert len(found) >= 7  # the failure-policy table, the drop-in, the checkpointer...
+    assert len(found) >= 3  # the drop-in, the checkpointer, context fitting: the scan works
     assert [(env, BY_ENV[env].text) for env, _ in found] == found
 
 

@@ -21,7 +21,7 @@ def test_counters_and_log_line_per_failover(
     ollama_emu: OllamaEmulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Quota then busy: counts for each attempt and failover, two JSON log lines."""
+    """Quota then busy: counts per attempt and failover; a JSON line for each, and the opening."""
     before = metrics.snapshot()
     openai_emu.script(quota())
     ollama_emu.script(busy())
@@ -38,11 +38,12 @@ def test_counters_and_log_line_per_failover(
     assert grew("failovers", ("openai", "ollama", "insufficient_quota")) == 1
     assert grew("failovers", ("ollama", "mock", "server_error")) == 1
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "llm_failover"]
-    assert [(x["from"], x["to"], x["reason"]) for x in lines] == [
-        ("openai", "ollama", "insufficient_quota"),
-        ("ollama", "mock", "server_error"),
+    assert [(x["type"], x.get("from"), x.get("to"), x["reason"]) for x in lines] == [
+        ("circuit_opened", None, None, "insufficient_quota"),  # its own update, then the move
+        ("failover", "openai", "ollama", "insufficient_quota"),
+        ("failover", "ollama", "mock", "server_error"),
     ]
-    assert "429" in lines[0]["detail"] and FAKE_KEY not in caplog.text
+    assert "429" in lines[1]["detail"] and FAKE_KEY not in caplog.text
 
 
 def test_prometheus_text(make_graph: MakeGraph, openai_emu: OpenAIEmulator) -> None:

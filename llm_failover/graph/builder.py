@@ -76,7 +76,7 @@ def build_graph(
                                           _targets(spec.node, nodes[index + 1 :]))  # fmt: skip
     # A run may leave the mock out (context providers), and then end here like a chain
     # built without it.
-    builder.add_node(GIVE_UP, give_up_node())
+    builder.add_node(GIVE_UP, give_up_node(plan, clock))
 
     def entry(state: RouteState, runtime: Runtime[Context]) -> str:
         return first_node(state, run=plan.resolve(context_of(runtime.context)), now=clock.now())

@@ -8,6 +8,9 @@ requests finishing at once cannot undo each other; these functions decide.
     open   --(cooldown over: one probe claimed)-------> probing
     probing --success--> closed      probing --failure--> open again
 
+What each error kind does to a record (counts, opens, for which cooldown) is its entry in
+`kinds.KINDS`; these functions apply it.
+
 Two rules keep concurrent outcomes honest: an update never shortens an opening that is
 still running (a slow timeout must not cut a fresh 300-second quota opening to 30), and
 only the probe, or a request finishing while the circuit is not open, closes it.
@@ -24,20 +27,21 @@ from typing import Literal, NotRequired, TypedDict
 
 from llm_failover.errors import Failure
 from llm_failover.graph.policy import Policy
+from llm_failover.kinds import KINDS, kind_of
 from llm_failover.secrets import fingerprint, split_url
 
 Admission = Literal["call", "probe", "skip"]
+Change = Literal["opened", "closed"]
 
 MAX_RETRY_AFTER = 3600.0
-# Kinds that count toward the consecutive-failure threshold.
-COUNTED = frozenset({"server_error", "timeout", "connection", "auth", "not_found"})
+"""The longest an upstream's Retry-After may keep a circuit open, in seconds."""
 
 
 class Circuit(TypedDict):
     """A provider's health while it is failing."""
 
     failures: int
-    """Consecutive counted failures (see `COUNTED`)."""
+    """Consecutive counted failures (`kinds.Kind.counted`)."""
     open_until: float | None
     """Epoch seconds until which no request is made; `None` while below the threshold."""
     reason: str
@@ -70,22 +74,24 @@ def after_failure(
     record: Circuit | None, failure: Failure, policy: Policy, now: float, *, probing: bool
 ) -> Circuit | None:
     """The record after a failed call (a rate-limited call about to be retried has none)."""
-    kind = failure["kind"]
-    failures = (record["failures"] if record else 0) + (1 if kind in COUNTED else 0)
+    kind = KINDS[failure["kind"]]
+    if not kind.provider_error:
+        return record  # no request was made: nothing learned about the provider
+    failures = (record["failures"] if record else 0) + (1 if kind.counted else 0)
     cooldown: float | None = None
-    if kind == "insufficient_quota":
+    if kind.cooldown == "quota":
         cooldown = policy.quota_cooldown or None
-    elif kind == "rate_limited":
+    elif kind.cooldown == "retry_after":
         # An upstream's Retry-After is believed only up to the longest cooldown we allow.
         cooldown = min(failure["retry_after"] or policy.rate_limit_cooldown, MAX_RETRY_AFTER)
-    elif kind in COUNTED and (probing or failures >= policy.failure_threshold):
+    elif kind.cooldown == "failure" and (probing or failures >= policy.failure_threshold):
         cooldown = policy.failure_cooldown
     until = now + cooldown if cooldown else None
     if record and record["open_until"] and record["open_until"] > now:
         until = max(until or 0.0, record["open_until"])  # never shorten a running opening
     if until is None and failures == 0:
         return record  # says nothing about health (e.g. quota with the circuit off)
-    return {"failures": failures, "open_until": until, "reason": kind, "since": now}
+    return {"failures": failures, "open_until": until, "reason": kind.name, "since": now}
 
 
 def stricter(record: Circuit | None, policy: Policy, shared: Policy, now: float) -> bool:
@@ -96,12 +102,16 @@ def stricter(record: Circuit | None, policy: Policy, shared: Policy, now: float)
     since = record.get("since") if record else None
     if record is None or since is None:
         return False
-    kind, cooldown = record["reason"], 0.0
-    if kind == "insufficient_quota" and policy.quota_cooldown != shared.quota_cooldown:
+    kind, cooldown = kind_of(record["reason"]), 0.0
+    if kind is None:
+        return False  # a reason this release does not know (another version wrote it)
+    if kind.cooldown == "quota" and policy.quota_cooldown != shared.quota_cooldown:
         cooldown = policy.quota_cooldown
-    elif kind == "rate_limited" and policy.rate_limit_cooldown != shared.rate_limit_cooldown:
+    elif (
+        kind.cooldown == "retry_after" and policy.rate_limit_cooldown != shared.rate_limit_cooldown
+    ):
         cooldown = policy.rate_limit_cooldown
-    elif kind in COUNTED and record["failures"] >= policy.failure_threshold:
+    elif kind.counted and record["failures"] >= policy.failure_threshold:
         changed = (policy.failure_threshold, policy.failure_cooldown) != (
             shared.failure_threshold,
             shared.failure_cooldown,
@@ -115,6 +125,21 @@ def after_success(record: Circuit | None, now: float, *, probing: bool) -> Circu
     if record is None or probing or not record["open_until"] or record["open_until"] <= now:
         return None
     return record
+
+
+def change(old: Circuit | None, new: Circuit | None, now: float) -> Change | None:
+    """Whether an update opened the circuit (a failed probe reopens it), closed it, or neither.
+
+    An opening made longer is no change; a record left open (a probe's claim given back)
+    neither; a record counting failures below the threshold is closed.
+    """
+    old_until = old["open_until"] if old else None
+    new_until = new["open_until"] if new else None
+    if new_until is not None and new_until > now and not (old_until and old_until > now):
+        return "opened"
+    if old_until is not None and new_until is None:
+        return "closed"
+    return None
 
 
 def ttl(record: Circuit, policy: Policy, now: float) -> float:

@@ -2,8 +2,9 @@
 
 `Call` decides whether the circuit or the turn budget lets the provider be called, how
 long to wait first (a Retry-After the router granted), what a raised error means (via
-`errors.classify`), how the circuit changes, and what goes into state. `steps.py` runs
-it; the sync and async node shells in `call.py` only carry out its I/O.
+`errors.classify`) and leads to (its `kinds.KINDS` entry), how the circuit changes, and
+what goes into state. `steps.py` runs it; the sync and async node shells in `call.py`
+only carry out its I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from llm_failover.clock import Clock
-from llm_failover.errors import ErrorKind, Failure, classify, fails_over
+from llm_failover.errors import NO_REQUEST, ErrorKind, Failure, classify, seconds_left
 from llm_failover.graph.context import Context
 from llm_failover.graph.routing import should_retry, spent
 from llm_failover.graph.run import Plan, Run
@@ -32,9 +33,10 @@ from llm_failover.health.circuit import (
     ttl,
 )
 from llm_failover.health.store import Transition
+from llm_failover.kinds import KINDS
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.mock_schema import UNFORCED
-from llm_failover.nodes.options import NO_TOOL_SUPPORT, ModelCall, bind_options, trace_config
+from llm_failover.nodes.options import ModelCall, bind_options, trace_config
 from llm_failover.secrets import mask_error
 
 
@@ -98,14 +100,17 @@ class Call:
         self.clean = decision == "call" and record is None and not self.retry
         run = self.run
         if decision == "skip" and record is not None:
-            reason = f"circuit open after {record['reason']}; no request made"
-            self.failure = failure("circuit_open", reason)
+            # The seconds left go into the detail now: the error message shows them later.
+            until = record["open_until"] or self.now
+            left = seconds_left(until - self.now) if until > self.now else "its probe under way"
+            reason = f"circuit open after {record['reason']}, {left}"
+            self.failure = failure("circuit_open", reason + NO_REQUEST)
         elif record is not None and stricter(record, run.policy, run.shared, self.now):
             reason = f"circuit open for this run's own policy after {record['reason']}"
-            self.failure = failure("circuit_open", f"{reason}; no request made")
+            self.failure = failure("circuit_open", reason + NO_REQUEST)
         elif self.key and self.budget_left() <= 0:
-            budget = run.policy.turn_budget
-            self.failure = failure("timeout", f"turn budget of {budget:g}s spent; no request made")
+            used = f"turn budget of {run.policy.turn_budget:g}s spent"
+            self.failure = failure("timeout", used + NO_REQUEST)
         self.requested = self.failure is None
         self.probing = self.probing or (decision == "probe" and self.requested)
         return self.requested
@@ -155,17 +160,17 @@ class Call:
             return
         # Masked before it is judged, recorded or raised: upstreams echo keys and URLs.
         found = classify(mask_error(value, self.link.secrets))
-        if found and found["kind"] == "bad_request" and self._can_drop_tools(found):
+        meaning = KINDS[found["kind"]] if found else None
+        if meaning and meaning.retry == "without_tools" and self._can_drop_tools():
             self.tools_dropped, self._done = True, False  # once more, without the tools
             return
-        if found is None or not fails_over(found["kind"]):
+        if found is None or meaning is None or not meaning.fails_over:
             raise value  # unknown errors and bad requests: failing over would hide a bug
         self.failure = found
 
-    def _can_drop_tools(self, found: Failure) -> bool:
+    def _can_drop_tools(self) -> bool:
         # Once only: a server that still says so without tools has another problem.
-        untried = bool(self.context.tools) and not self.tools_dropped
-        return untried and NO_TOOL_SUPPORT in found["detail"]
+        return bool(self.context.tools) and not self.tools_dropped
 
     def finish(self) -> Attempt:
         """The plain-dict record of this attempt."""

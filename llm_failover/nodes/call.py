@@ -16,8 +16,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebuilt does
 from langgraph.runtime import Runtime
 
+from llm_failover.clock import Clock
 from llm_failover.errors import AllProvidersFailed
 from llm_failover.graph.context import Context, context_of
+from llm_failover.graph.routing import thread_skipped
+from llm_failover.graph.run import Plan
 from llm_failover.graph.state import State
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_attempt, observe_failover
@@ -116,14 +119,19 @@ def _not_configured(link: Link, state: State, context: Context, step: int) -> St
 _MISSING = "no API key is configured (OPENAI_API_KEY); no request made"
 
 
-def _give_up(state: State) -> dict[str, Any]:
-    raise AllProvidersFailed(state.get("attempts", []))
+def give_up_node(plan: Plan, clock: Clock) -> RunnableCallable:
+    """The node reached when every provider failed: raises `AllProvidersFailed`.
 
+    Its message names the providers this thread skipped before the first attempt too
+    (their circuits open, as its `sticky` record says), not only the ones tried.
+    """
 
-async def _agive_up(state: State) -> dict[str, Any]:
-    raise AllProvidersFailed(state.get("attempts", []))
+    def give_up(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
+        run = plan.resolve(context_of(runtime.context))
+        skipped = thread_skipped(state, run=run, now=clock.now())
+        raise AllProvidersFailed(state.get("attempts", []), skipped)
 
+    async def agive_up(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
+        return give_up(state, runtime)
 
-def give_up_node() -> RunnableCallable:
-    """The node reached when every provider failed: raises `AllProvidersFailed`."""
-    return RunnableCallable(_give_up, _agive_up, name="all_failed", trace=False)
+    return RunnableCallable(give_up, agive_up, name="all_failed", trace=False)

@@ -20,9 +20,6 @@ from llm_failover.graph.context import Context
 
 ModelCall = Runnable[LanguageModelInput, BaseMessage]
 
-# Ollama's 400 for a model without tool support; small local models often lack it.
-NO_TOOL_SUPPORT = "does not support tools"
-
 
 def bind_options(
     model: BaseChatModel,

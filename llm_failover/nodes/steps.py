@@ -17,7 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from llm_failover.graph.context import Context
 from llm_failover.graph.state import Attempt, Skip, State, Sticky
 from llm_failover.health.circuit import Admission, Circuit
-from llm_failover.metrics import observe_attempt, observe_failover
+from llm_failover.health.store import Transition
+from llm_failover.metrics import observe_attempt, observe_circuit, observe_failover
 from llm_failover.nodes.attempt import Call, Link
 
 Op = tuple[Any, ...]
@@ -52,12 +53,32 @@ def attempt_steps(
         yield ("release", call.key)  # claimed, then declined (this run's policy or budget)
     attempt = call.finish()
     if (transition := call.transition(attempt)) is not None:
-        record: Circuit | None = yield ("update", call.key, link.clock.now(), transition)
-        attempt["open_until"] = record["open_until"] if record else None
+        yield from circuit_update(call, attempt, transition)
     elif not call.requested and admitted[1] is not None:
         attempt["open_until"] = admitted[1]["open_until"]
     observe_attempt(attempt)
     return state_update(call, attempt)
+
+
+def circuit_update(
+    call: Call, attempt: Attempt, transition: Transition
+) -> Generator[Op, Any, None]:
+    """Apply the attempt's news to its circuit; log it if the circuit opened or closed.
+
+    The store applies the transition to the record it holds, atomically; the record it
+    was given is caught on the way, so that the old and new records are the store's own,
+    not what this node read before its call (another worker may have written since).
+    """
+    seen: list[Circuit | None] = []
+
+    def observed(old: Circuit | None) -> tuple[Circuit | None, float]:
+        seen[:] = [old]  # a store may apply it more than once (Redis WATCH): keep the last
+        return transition(old)
+
+    now = call.link.clock.now()
+    record: Circuit | None = yield ("update", call.key, now, observed)
+    attempt["open_until"] = record["open_until"] if record else None
+    observe_circuit(attempt, seen[0] if seen else None, record, now)
 
 
 def state_update(call: Call, attempt: Attempt) -> dict[str, Any]:
