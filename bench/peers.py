@@ -27,7 +27,6 @@ from pydantic import SecretStr
 from llm_failover import build_graph
 from llm_failover.graph.settings import load_settings
 from llm_failover.health.store import MemoryStore
-from llm_failover.nodes.openai_chat import openai_model
 
 API_KEY = "sk-bench-not-a-real-key"
 OPENAI_MODEL = "gpt-4o-mini"
@@ -60,8 +59,9 @@ class Upstreams:
 def shared_openai(up: Upstreams) -> ChatOpenAI:
     """The `ChatOpenAI` client exactly as our graph builds it (max_retries=0, built once)."""
     settings = load_settings({}, openai_api_key=API_KEY, openai_base_url=up.openai, timeout=TIMEOUT)
-    client = openai_model(settings.chain[0], settings)
-    assert client is not None  # an API key is set
+    spec = settings.chain[0]
+    client = spec.endpoint.client(spec.model, timeout=TIMEOUT, context_tokens=None)
+    assert isinstance(client, ChatOpenAI)  # an API key is set
     return client
 
 

@@ -16,7 +16,7 @@ from llm_failover.errors import (
 from llm_failover.factory import create_chat_model
 from llm_failover.graph.builder import build_graph
 from llm_failover.graph.context import Context
-from llm_failover.nodes.mock import MockChatModel
+from llm_failover.providers.mock import MockChatModel
 
 __all__ = [
     "AllProvidersFailed",

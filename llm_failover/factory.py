@@ -20,7 +20,7 @@ from llm_failover.chat_model import FailoverChatModel
 from llm_failover.checkpoint import open_checkpointer
 from llm_failover.graph.builder import FailoverGraph, build_graph
 from llm_failover.graph.declared import BY_ENV
-from llm_failover.graph.settings import ENV_NAMES
+from llm_failover.graph.settings import read_environment
 
 CHECKPOINT_URL = BY_ENV["LLM_FAILOVER_CHECKPOINT_URL"]
 
@@ -62,7 +62,7 @@ def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) ->
     """The shared graph for this environment, these settings and this checkpointer."""
     if any(name in overrides for name in _OBJECTS):
         return build_graph(checkpointer=saver, **overrides)  # objects: not comparable keys
-    env = tuple(os.environ.get(name) for name in ENV_NAMES.values())
+    env = read_environment(os.environ)
     settings = tuple(sorted((name, repr(value)) for name, value in overrides.items()))
     key = (env, settings, id(saver))
     with _lock:

@@ -120,6 +120,12 @@ def app_env(
     monkeypatch.setenv("LLM_FAILOVER_CHECKPOINT_URL", str(tmp_path / "threads.sqlite"))
 
 
+def failover(source: str, target: str, reason: str) -> dict[str, str]:
+    """The failover event from one provider's node to another's (nodes named as providers)."""
+    return {"type": "failover", "from": source, "to": target, "reason": reason,
+            "from_node": source, "to_node": target}  # fmt: skip
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on (at the moment of asking)."""
     with socket.socket() as sock:

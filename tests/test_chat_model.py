@@ -22,6 +22,7 @@ from llm_failover.testing import (
     ok,
     quota,
 )
+from tests.conftest import failover
 
 
 class Verdict(BaseModel):
@@ -82,7 +83,7 @@ async def test_streams_tokens_and_marks_the_failover(openai_emu: OpenAIEmulator,
     flagged = [i for i, c in enumerate(chunks) if "failover_events" in c.response_metadata]
     (at,) = flagged
     assert chunks[at].response_metadata["failover_events"] == [
-        {"type": "failover", "from": "openai", "to": "ollama", "reason": "connection"}
+        failover("openai", "ollama", "connection")
     ]
     after = "".join(str(c.content) for c in chunks[at:])
     assert after == "[ollama qwen2.5:0.5b] reply to: tell me"

@@ -21,7 +21,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, quota
-from tests.conftest import FAKE_KEY, free_port
+from tests.conftest import FAKE_KEY, failover, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,9 +105,7 @@ def test_served_graph_fails_over_and_streams_the_event(
         )
     )
     events = [p.data for p in parts if p.event == "custom"]
-    assert events == [
-        {"type": "failover", "from": "openai", "to": "ollama", "reason": "circuit_open"}
-    ]
+    assert events == [failover("openai", "ollama", "circuit_open")]
     assert len(openai_emu.requests) == 2  # the open circuit spared the primary
 
     # Studio's per-run settings arrive as the run's context: this run skips Ollama.

@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage
 
 from llm_failover import metrics
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
-from tests.conftest import FAKE_KEY, MakeGraph
+from tests.conftest import FAKE_KEY, MakeGraph, failover
 
 
 def test_counters_and_log_line_per_failover(
@@ -90,6 +90,5 @@ def test_every_attempt_is_visible_in_traces(
     assert (meta["llm_failover_provider"], meta["llm_failover_attempt"]) == ("ollama", 2)
     assert runs.errors == 1  # the primary's run ended in its error
     assert runs.events == [
-        ("failover", {"type": "failover", "from": "openai", "to": "ollama",
-                      "reason": "insufficient_quota"})
+        ("failover", failover("openai", "ollama", "insufficient_quota"))
     ]  # fmt: skip

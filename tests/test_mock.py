@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from llm_failover import MockChatModel
-from llm_failover.nodes.mock import DEGRADED_TEXT
-from llm_failover.nodes.mock_schema import example
+from llm_failover.providers.mock import DEGRADED_TEXT
+from llm_failover.providers.mock_schema import example
 
 
 class Verdict(BaseModel):

@@ -69,7 +69,9 @@ def test_console_script_refuses_bad_config(tmp_path: Path) -> None:
         env=env, capture_output=True, text=True, input="", timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 2
-    assert "unknown provider 'openia'; valid providers: openai, ollama, mock" in done.stderr
+    assert "unknown provider 'openia'; did you mean 'openai'? valid providers: openai, groq," in (
+        done.stderr
+    )
 
 
 def test_chat_repl_answers_and_survives_all_down(

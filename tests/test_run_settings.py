@@ -29,7 +29,7 @@ from llm_failover.testing import (
     rate_limited,
     server_error,
 )
-from tests.conftest import FAKE_KEY, MakeGraph
+from tests.conftest import FAKE_KEY, MakeGraph, failover
 
 USER = {"messages": [HumanMessage("hi")]}
 
@@ -79,9 +79,7 @@ def test_a_skipped_fallback_is_jumped_over(
             USER, context=Context(providers=["openai", "mock"]), stream_mode="custom"
         )
     )
-    assert events == [
-        {"type": "failover", "from": "openai", "to": "mock", "reason": "insufficient_quota"}
-    ]
+    assert events == [failover("openai", "mock", "insufficient_quota")]
     assert ollama_emu.requests == []
 
 

@@ -23,9 +23,10 @@ def test_defaults() -> None:
         ("mock", "mock", "mock"),
     ]
     assert settings.timeout == 30.0
-    assert settings.ollama_base_url == "http://localhost:11434"
-    assert settings.openai_base_url is None
-    assert settings.openai_api_key is None
+    openai, ollama, _ = (spec.endpoint for spec in settings.chain)
+    assert ollama.base_url == "http://localhost:11434"
+    assert openai.base_url is None
+    assert openai.api_key is None
 
 
 def test_environment_names() -> None:
@@ -47,10 +48,11 @@ def test_environment_names() -> None:
         ("mock", "mock", "mock"),
     ]
     assert settings.timeout == 2.5
-    assert settings.openai_base_url == "http://gw/v1"
-    assert settings.ollama_base_url == "http://ollama:11434"
-    assert settings.openai_api_key is not None
-    assert settings.openai_api_key.get_secret_value() == "sk-env"
+    ollama, openai, _ = (spec.endpoint for spec in settings.chain)
+    assert openai.base_url == "http://gw/v1"
+    assert ollama.base_url == "http://ollama:11434"
+    assert openai.api_key is not None
+    assert openai.api_key.get_secret_value() == "sk-env"
 
 
 def test_keyword_overrides_environment() -> None:
@@ -112,7 +114,7 @@ def test_fallback_models_map_onto_the_chain(models: str, expected: list[str]) ->
 @pytest.mark.parametrize(
     ("env", "needles"),
     [
-        ({"LLM_PROVIDER": "opneai"}, ["LLM_PROVIDER", "'opneai'", "openai, ollama, mock"]),
+        ({"LLM_PROVIDER": "opneai"}, ["LLM_PROVIDER", "'opneai'", "openai, groq, ollama, mock"]),
         ({"LLM_FALLBACK_PROVIDER": "ollama,grok"}, ["LLM_FALLBACK_PROVIDER", "'grok'", "mock"]),
         ({"LLM_FALLBACK_PROVIDER": "ollama,,mock"}, ["LLM_FALLBACK_PROVIDER", "empty"]),
         ({"LLM_FAILOVER_TIMEOUT": "soon"}, ["LLM_FAILOVER_TIMEOUT", "'soon'"]),
@@ -143,7 +145,7 @@ def test_unknown_override_names_valid_ones() -> None:
 def test_build_graph_refuses_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """build_graph reads the environment when called and refuses a bad provider there."""
     monkeypatch.setenv("LLM_PROVIDER", "anthropic")
-    with pytest.raises(ConfigError, match="'anthropic'; valid providers: openai, ollama, mock"):
+    with pytest.raises(ConfigError, match="'anthropic'; valid providers: openai, groq, ollama"):
         build_graph()
 
 

@@ -14,7 +14,7 @@ from llm_failover.testing import (
     cut,
     quota,
 )
-from tests.conftest import MakeGraph
+from tests.conftest import MakeGraph, failover
 
 USER = {"messages": [("user", "Tell me about particles")]}
 OLLAMA_TEXT = "[ollama qwen2.5:0.5b] reply to: Tell me about particles"
@@ -65,8 +65,7 @@ async def test_failure_before_first_token_leaks_nothing(
     parts = await collect(make_graph(), mode)
     assert text_of(parts, "openai") == ""
     event_at = parts.index(
-        ("event", {"type": "failover", "from": "openai", "to": "ollama",
-                   "reason": "insufficient_quota"})
+        ("event", failover("openai", "ollama", "insufficient_quota"))
     )  # fmt: skip
     assert all(who != "ollama" for who, _ in parts[:event_at])
     assert text_of(parts, "ollama") == OLLAMA_TEXT
@@ -84,7 +83,7 @@ async def test_mid_stream_cut_fails_over_and_keeps_only_the_backup(
     partial = text_of(parts, "openai")
     assert partial and OPENAI_TEXT.startswith(partial) and partial != OPENAI_TEXT
     kinds = [who for who, _ in parts]
-    event = {"type": "failover", "from": "openai", "to": "ollama", "reason": "connection"}
+    event = failover("openai", "ollama", "connection")
     event_at = parts.index(("event", event))
     assert "openai" not in kinds[event_at:] and "ollama" not in kinds[:event_at]
     saved = saver.get_tuple(config)
@@ -106,8 +105,8 @@ async def test_each_failover_has_its_event(
     parts = await collect(make_graph(), mode)
     events = [payload for who, payload in parts if who == "event"]
     assert events == [
-        {"type": "failover", "from": "openai", "to": "ollama", "reason": "insufficient_quota"},
-        {"type": "failover", "from": "ollama", "to": "mock", "reason": "server_error"},
+        failover("openai", "ollama", "insufficient_quota"),
+        failover("ollama", "mock", "server_error"),
     ]
     mock_chunks = [c for who, c in parts if who == "mock"]
     assert len(mock_chunks) > 5
@@ -122,8 +121,7 @@ async def test_open_circuit_is_announced_too(
     openai_emu.script(quota())
     graph.invoke(USER)
     parts = await collect(graph, "astream")
-    assert ("event", {"type": "failover", "from": "openai", "to": "ollama",
-                      "reason": "circuit_open"}) in parts  # fmt: skip
+    assert ("event", failover("openai", "ollama", "circuit_open")) in parts  # fmt: skip
     assert len(openai_emu.requests) == 1
 
 
@@ -141,8 +139,7 @@ async def test_astream_events_carry_the_failover_signal(
         elif event["event"] == "on_custom_event":
             seen.append((event["name"], event["data"]))
     event_at = seen.index(
-        ("failover", {"type": "failover", "from": "openai", "to": "ollama",
-                      "reason": "connection"})
+        ("failover", failover("openai", "ollama", "connection"))
     )  # fmt: skip
     assert "".join(c for who, c in seen[event_at:] if who == "ollama") == OLLAMA_TEXT
     assert all(who == "openai" for who, _ in seen[:event_at])

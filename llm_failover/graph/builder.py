@@ -14,6 +14,7 @@ checkpoint by then.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
@@ -27,6 +28,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from llm_failover.clock import SYSTEM_CLOCK, Clock
+from llm_failover.graph.chain import with_clients
 from llm_failover.graph.context import Context, context_of
 from llm_failover.graph.guarded import guarded
 from llm_failover.graph.routing import GIVE_UP, after_attempt, first_node
@@ -51,16 +53,18 @@ def build_graph(
 
     Settings come from the environment at call time; keyword `overrides` (see the README's
     configuration table) take precedence. `models` replaces the client of a node by name
-    (e.g. `{"mock": MockChatModel(replies=[...])}`); `clock` and `circuit_store` replace
+    (e.g. `{"mock": MockChatModel(replies=[...])}`), its circuit then named by the client's
+    own URL, model and key (`graph.chain.with_clients`); `clock` and `circuit_store` replace
     the wall clock and the circuit store (by default the process-wide one, or Redis when
     `LLM_FAILOVER_REDIS_URL` is set).
     """
-    settings = load_settings(os.environ, **overrides)
-    plan = Plan(settings)
-    nodes = list(plan.default.route)
-    unknown = sorted(set(models or {}) - set(nodes))
+    settings, clients = load_settings(os.environ, **overrides), dict(models or {})
+    nodes = [spec.node for spec in settings.chain]
+    unknown = sorted(set(clients) - set(nodes))
     if unknown:
         raise ValueError(f"models given for unknown node(s) {unknown}; the nodes are: {nodes}")
+    settings = dataclasses.replace(settings, chain=with_clients(settings.chain, clients))
+    plan = Plan(settings)
     store = circuit_store or make_store(settings.redis_url)
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=State
@@ -68,8 +72,8 @@ def build_graph(
     for index, spec in enumerate(settings.chain):
         link = Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock,
                     secrets=settings.secrets)  # fmt: skip
-        builder.add_node(spec.node, node_for(link, settings, store, (models or {}).get(spec.node)))
-        if spec.provider == "mock":
+        builder.add_node(spec.node, node_for(link, settings, store, clients.get(spec.node)))
+        if spec.endpoint.type.last_resort:
             builder.add_edge(spec.node, END)  # the mock cannot fail
         else:
             builder.add_conditional_edges(spec.node, _edge(_router(plan, spec.node)),

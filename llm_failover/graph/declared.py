@@ -65,13 +65,14 @@ _SHARED = "shared circuits keep the graph's own."
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(env="LLM_PROVIDER", keyword="provider", field="providers", default="openai",
-            about="The primary: `openai`, `ollama` or `mock`.",
+            about="The primary: `openai`, `groq`, `ollama`, `mock`, or any OpenAI-compatible "
+                  "server named by its `<NAME>_BASE_URL` (see [Providers](#providers)).",
             run='The providers this run may call, in the graph\'s chain order, by provider or '
                 'node name: ["ollama", "mock"] skips OpenAI, ["openai", "mock"] skips Ollama; '
                 "without the mock a run whose providers all fail raises AllProvidersFailed. "
                 "The chain's order is fixed when the graph is built."),
     Setting(env="LLM_MODEL", keyword="model", field="models", shown="per provider",
-            about="The primary's model; unset, the provider's default model.",
+            about="The primary's model; unset, its `<NAME>_MODEL`, else its default.",
             run='The model per provider or node for this run, e.g. {"openai": "gpt-4.1-nano", '
                 '"ollama": "llama3.2"}. The same client sends it per request; each model has '
                 "its own circuit, so a quota error on one does not skip the other."),
@@ -84,7 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
             shown="per provider",
             about="The fallbacks' models, comma-separated in chain order. The mock needs none, "
                   "so values go to the other providers in order; a single value is the first "
-                  "fallback's."),
+                  "fallback's. An empty place takes the provider's `<NAME>_MODEL`, else its "
+                  "default."),
     Setting(env="LLM_FAILOVER_TIMEOUT", keyword="timeout", field="timeout", default=30.0,
             bound=Bound(0.0, 3600.0), capped=True,
             about="Seconds allowed per provider call (the Ollama client has none of its own).",

@@ -25,7 +25,6 @@ from llm_failover.graph.limits import BLANK, check_count, check_grants, check_na
 from llm_failover.graph.policy import Policy, load_policy
 from llm_failover.graph.settings import ProviderSpec, Settings
 from llm_failover.graph.values import show
-from llm_failover.health.circuit import circuit_key
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -142,7 +141,8 @@ class Plan:
         models: dict[str, str] = {}
         for name, model in given.items():
             for spec in self._nodes(check_name("models", name), "models"):
-                if spec.provider == "mock" or not isinstance(model, str) or not model.strip():
+                named = isinstance(model, str) and model.strip()
+                if spec.endpoint.type.last_resort or not named:
                     raise ConfigError(
                         f"context models: {show(name)} cannot take the model {show(model)}; "
                         "a model name is a non-empty string, and the mock takes none"
@@ -151,14 +151,5 @@ class Plan:
         return models
 
     def _keys(self, models: Mapping[str, str]) -> dict[str, str]:
-        settings, keys = self.settings, {}
-        secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        for spec in settings.chain:
-            model = models[spec.node]
-            if spec.provider == "openai":
-                keys[spec.node] = circuit_key("openai", settings.openai_base_url, model, secret)
-            elif spec.provider == "ollama":
-                keys[spec.node] = circuit_key("ollama", settings.ollama_base_url, model, None)
-            else:
-                keys[spec.node] = ""
-        return keys
+        """Each node's circuit, named by its endpoint (`providers.Endpoint.circuit_key`)."""
+        return {s.node: s.endpoint.circuit_key(models[s.node]) for s in self.settings.chain}

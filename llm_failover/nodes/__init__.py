@@ -9,9 +9,7 @@ from llm_failover.graph.settings import Settings
 from llm_failover.health.store import CircuitStore
 from llm_failover.nodes.attempt import Link
 from llm_failover.nodes.call import give_up_node, provider_node
-from llm_failover.nodes.mock import MockChatModel
-from llm_failover.nodes.ollama_chat import ollama_model
-from llm_failover.nodes.openai_chat import openai_model
+from llm_failover.providers.mock import MockChatModel
 
 __all__ = ["Link", "MockChatModel", "give_up_node", "node_for"]
 
@@ -21,13 +19,12 @@ def node_for(
 ) -> RunnableCallable:
     """Build the provider's client once (unless `model` is given) and wrap it in its node.
 
-    An OpenAI node without an API key gets no client: it records `not_configured`.
+    The client is built as the provider's registry entry says; one that is not
+    configured (no API key where one is required) gets none, and records `not_configured`.
     """
-    provider = link.spec.provider
-    if model is None and provider == "openai":
-        model = openai_model(link.spec, settings)
-    elif model is None and provider == "ollama":
-        model = ollama_model(link.spec, settings)
-    elif model is None:
-        model = MockChatModel()
+    spec = link.spec
+    if model is None:
+        model = spec.endpoint.client(
+            spec.model, timeout=settings.timeout, context_tokens=spec.context_tokens
+        )
     return provider_node(link, model, store)

@@ -35,8 +35,8 @@ from llm_failover.health.circuit import (
 from llm_failover.health.store import Transition
 from llm_failover.kinds import KINDS
 from llm_failover.nodes.fit import fit
-from llm_failover.nodes.mock_schema import UNFORCED
 from llm_failover.nodes.options import ModelCall, bind_options, trace_config
+from llm_failover.providers.mock_schema import UNFORCED
 from llm_failover.secrets import mask_error
 
 
@@ -242,5 +242,7 @@ class Call:
         last = self.earlier[-1] if self.earlier else None
         if last is None or last["ok"] or last["node"] == self.link.spec.node:
             return None  # the turn's first attempt, or a retry of the same provider
+        # Providers by name (`served_by`'s), nodes to tell two of one provider apart.
         return {"type": "failover", "from": last["provider"], "to": self.link.spec.provider,
-                "reason": last["error"]}  # fmt: skip
+                "reason": last["error"], "from_node": last["node"],
+                "to_node": self.link.spec.node}  # fmt: skip

@@ -110,13 +110,11 @@ def _not_configured(link: Link, state: State, context: Context, step: int) -> St
     if event := call.failover_event():
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
-    call.failure = failure("not_configured", f"{link.spec.provider}: {_MISSING}")
+    missing = link.spec.endpoint.missing or "not configured"
+    call.failure = failure("not_configured", f"{link.spec.provider}: {missing}; no request made")
     attempt = call.finish()
     observe_attempt(attempt)
     return state_update(call, attempt)
-
-
-_MISSING = "no API key is configured (OPENAI_API_KEY); no request made"
 
 
 def give_up_node(plan: Plan, clock: Clock) -> RunnableCallable:

@@ -86,7 +86,7 @@ def state_update(call: Call, attempt: Attempt) -> dict[str, Any]:
     if call.failure is not None or call.answer is None:
         return {"attempts": [attempt]}
     spec = call.link.spec
-    degraded = spec.provider == "mock"
+    degraded = spec.endpoint.type.last_resort
     facts = {"served_by": spec.provider, "degraded": degraded,
              "attempts": [*call.earlier, attempt]}  # fmt: skip
     answer = call.answer.model_copy(

@@ -17,7 +17,12 @@ from aiohttp import web
 
 from llm_failover.testing.behaviours import Behaviour, bad_request, ok
 from llm_failover.testing.shaping import Wanted, shaped
-from llm_failover.testing.wire import RecordedRequest, drop_connection, last_user_text
+from llm_failover.testing.wire import (
+    RecordedRequest,
+    auth_digest,
+    drop_connection,
+    last_user_text,
+)
 
 
 class Emulator:
@@ -187,6 +192,7 @@ class Emulator:
             body=body,
             has_auth="Authorization" in request.headers,
             behaviour=behaviour,
+            auth_digest=auth_digest(request.headers.get("Authorization")),
         )
         with self._lock:
             self._requests.append(recorded)

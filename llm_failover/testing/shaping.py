@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-from llm_failover.nodes.mock_schema import example, forced_call, json_text
+from llm_failover.providers.mock_schema import example, forced_call, json_text
 from llm_failover.testing.behaviours import Behaviour
 
 

@@ -6,8 +6,9 @@ Shared by both emulators, so OpenAI and Ollama echo, chunk and fail in the same 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +18,10 @@ from llm_failover.testing.behaviours import Behaviour
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """One chat request as the emulator received it (never the Authorization value)."""
+    """One chat request as the emulator received it (never the Authorization value).
+
+    Which key came can still be checked: `request.sent_key("sk-...")`.
+    """
 
     path: str
     """The URL path that was called, e.g. `/v1/chat/completions`."""
@@ -33,6 +37,17 @@ class RecordedRequest:
     """Whether an Authorization header came; its value is deliberately not kept."""
     behaviour: Behaviour
     """The behaviour the emulator played back for this request."""
+    auth_digest: str | None = field(default=None, repr=False)
+    """SHA-256 of the Authorization header's value (None: none came), for `sent_key`."""
+
+    def sent_key(self, key: str) -> bool:
+        """Whether the request carried `Authorization: Bearer <key>` (that key, no other)."""
+        return self.auth_digest == auth_digest(f"Bearer {key}")
+
+
+def auth_digest(value: str | None) -> str | None:
+    """The digest an Authorization header value is recorded as: never the value itself."""
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
 
 
 def content_text(content: Any) -> str:

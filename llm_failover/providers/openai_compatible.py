@@ -1,4 +1,4 @@
-"""The OpenAI provider: `ChatOpenAI` for api.openai.com or any compatible server.
+"""OpenAI and every OpenAI-compatible upstream (Groq, vLLM, LM Studio...): `ChatOpenAI`.
 
 Built once per graph with `max_retries=0`: the SDK's own retries would spend three
 requests and over a second of backoff on a quota 429 before the graph could fail over
@@ -6,8 +6,10 @@ requests and over a second of backoff on a quota 429 before the graph could fail
 
 Its async client is the graph's own, with one connection pool per event loop
 (`transport.LoopTransport`), rather than langchain-openai's process-wide one, which
-breaks on a second `asyncio.run`. Credentials in `OPENAI_BASE_URL` are taken out of the
-URL and sent as basic auth (as httpx would), so no log line or client field shows them.
+breaks on a second `asyncio.run`. Credentials in a base URL are taken out of the URL and
+sent as basic auth (as httpx would), so no log line or client field shows them. The key
+and URL are always passed explicitly: left unset, the SDK would read `OPENAI_API_KEY`
+and `OPENAI_BASE_URL` and send OpenAI's key to another provider.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import openai
+from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
-from llm_failover.graph.settings import ProviderSpec, Settings
-from llm_failover.nodes.transport import LoopTransport, env_proxy
+from llm_failover.providers.entry import Endpoint
+from llm_failover.providers.transport import LoopTransport, env_proxy
 from llm_failover.secrets import UrlAuth, split_url
 
 try:  # openai>=3 is built on its own fork of httpx (see errors.py)
@@ -26,17 +30,21 @@ try:  # openai>=3 is built on its own fork of httpx (see errors.py)
 except ImportError:  # pragma: no cover - older openai releases use httpx itself
     import httpx as http  # type: ignore[no-redef]
 
+# What a server that takes no key is sent (vLLM's documented convention): an empty key
+# would make the SDK fall back to OPENAI_API_KEY.
+NO_KEY = SecretStr("EMPTY")
 
-def openai_model(spec: ProviderSpec, settings: Settings) -> ChatOpenAI | None:
-    """Build the client, or `None` when no API key is configured (`not_configured`)."""
-    if settings.openai_api_key is None:
-        return None
-    url, auth = split_url(settings.openai_base_url)
+
+def chat_openai(
+    endpoint: Endpoint, model: str, *, timeout: float, context_tokens: int | None
+) -> BaseChatModel:
+    """The client for `model` at `endpoint` (the window is the graph's to fit, not sent)."""
+    url, auth = split_url(endpoint.base_url)
     return ChatOpenAI(
-        model=spec.model,
-        api_key=settings.openai_api_key,
+        model=model,
+        api_key=endpoint.api_key or NO_KEY,
         base_url=url,
-        timeout=settings.timeout,
+        timeout=timeout,
         max_retries=0,
         # Ask for usage in streams too (the client only does so by itself for OpenAI's
         # own URL): an app's token accounting must not depend on how it called.

@@ -31,7 +31,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from llm_failover.nodes.mock_schema import forced_call, json_text
+from llm_failover.providers.entry import Endpoint
+from llm_failover.providers.mock_schema import forced_call, json_text
 
 DEGRADED_TEXT = (
     "[FALLBACK] System is currently experiencing high load. I am a simplified backup agent."
@@ -130,6 +131,13 @@ class MockChatModel(BaseChatModel):
         answer.response_metadata = {**answer.response_metadata, "model_name": "mock"}
         answer.usage_metadata = answer.usage_metadata or _usage(messages, answer)
         return answer
+
+
+def mock_client(
+    endpoint: Endpoint, model: str, *, timeout: float, context_tokens: int | None
+) -> BaseChatModel:
+    """The mock's client: it needs nothing of the endpoint, the timeout or a window."""
+    return MockChatModel()
 
 
 def _usage(messages: Sequence[BaseMessage], answer: AIMessage) -> Any:

@@ -12,27 +12,30 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from langchain_core.language_models import BaseChatModel
 from langchain_ollama import ChatOllama
 
-from llm_failover.graph.settings import ProviderSpec, Settings
-from llm_failover.nodes.transport import LoopTransport, env_proxy
+from llm_failover.providers.entry import Endpoint
+from llm_failover.providers.transport import LoopTransport, env_proxy
 from llm_failover.secrets import split_url
 
 
-def ollama_model(spec: ProviderSpec, settings: Settings) -> ChatOllama:
+def chat_ollama(
+    endpoint: Endpoint, model: str, *, timeout: float, context_tokens: int | None
+) -> BaseChatModel:
     """Build the client; it makes no request until the first call."""
-    url, auth = split_url(settings.ollama_base_url)
-    shared: dict[str, Any] = {"timeout": settings.timeout}
+    url, auth = split_url(endpoint.base_url)
+    shared: dict[str, Any] = {"timeout": timeout}
     if auth is not None:
         shared["auth"] = httpx.BasicAuth(auth.username, auth.password)
     return ChatOllama(
-        model=spec.model,
+        model=model,
         base_url=url,
         client_kwargs=shared,
         async_client_kwargs={"transport": async_transport(url)},
         # The server's window must match the one the history is fitted to; left to its
         # default, Ollama would cut an oversized prompt from the start, system first.
-        num_ctx=spec.context_tokens,
+        num_ctx=context_tokens,
     )
 
 
