@@ -19,6 +19,7 @@ from llm_failover import ConfigError
 from llm_failover.graph import context, docs
 from llm_failover.graph.declared import BY_ENV, BY_KEYWORD, SETTINGS, run_description
 from llm_failover.graph.policy import Policy
+from llm_failover.providers.registry import BUILT_IN
 from llm_failover.graph.settings import ENV_NAMES, load_settings
 from tests.conftest import MakeGraph
 
@@ -151,3 +152,10 @@ def test_env_example_uses_declared_names_and_defaults() -> None:
         setting = BY_ENV.get(name)
         if setting is not None and setting.default is not None:
             assert setting.parse(value) == setting.parse(setting.text), name
+
+
+def test_the_declared_context_window_default_is_the_registrys() -> None:
+    """`LLM_FAILOVER_CONTEXT_TOKENS`'s shown default is Ollama's window in the registry."""
+    windows = {n: t.context_tokens for n, t in BUILT_IN.items() if t.context_tokens}
+    shown = ",".join(f"{name}={tokens}" for name, tokens in windows.items())
+    assert BY_ENV["LLM_FAILOVER_CONTEXT_TOKENS"].text == shown

@@ -1,6 +1,7 @@
 """The README's reference tables, generated from the code that defines them.
 
 `configuration_table()` renders the declared settings (`declared.py`);
+`providers_table()` the provider registry's built-in types and their variables;
 `run_settings_table()` renders `Context`'s fields with the descriptions Studio shows. Each
 lives in README.md between `<!-- NAME:start ... -->` and `<!-- NAME:end -->`:
 
@@ -22,6 +23,8 @@ from pathlib import Path
 from llm_failover.graph.context import Context
 from llm_failover.graph.declared import SETTINGS
 from llm_failover.graph.limits import DEFAULT_GRANTS
+from llm_failover.providers.entry import FIELDS
+from llm_failover.providers.registry import BUILT_IN
 
 
 def configuration_table() -> str:
@@ -32,6 +35,27 @@ def configuration_table() -> str:
         default = s.shown or (f"`{s.text}`" if s.text is not None else "unset")
         rng = s.bound.describe() if s.bound else "—"
         rows.append(_row(_code(s.env), _code(s.keyword), _code(s.field), default, rng, s.about))
+    return "\n".join(rows)
+
+
+def providers_table() -> str:
+    """One row per built-in provider type (`providers/registry.py`), then any other name."""
+    rows = [_row("Provider", "Client", "Variables (keyword: the name in lower case)",
+                 "Defaults"), _row(*["---"] * 4)]  # fmt: skip
+    for entry in BUILT_IN.values():
+        reads = [_code(entry.env_name(f)) + (" (required)" if f == "api_key" and
+                 entry.key_required else "") for f in FIELDS if f in entry.reads]  # fmt: skip
+        defaults = [_code(v) for v in (entry.default_base_url, entry.default_model) if v]
+        if entry.context_tokens:
+            defaults.append(f"{entry.context_tokens:,}-token window")
+        if entry.last_resort:
+            defaults = ["the last resort: must be last, never fails, answers `degraded`"]
+        rows.append(_row(_code(entry.name), _code(entry.client_name),
+                         ", ".join(reads) or "nothing", ", ".join(defaults) or "—"))  # fmt: skip
+    rows.append(_row("any other name", "`ChatOpenAI`",
+                     "`<NAME>_BASE_URL` (required), `<NAME>_API_KEY`, `<NAME>_MODEL` (required "
+                     "unless `LLM_MODEL` / `LLM_FALLBACK_MODEL` name one)",
+                     "no key: sends `EMPTY`, as vLLM expects"))  # fmt: skip
     return "\n".join(rows)
 
 
@@ -46,6 +70,7 @@ def run_settings_table() -> str:
 
 BLOCKS: Mapping[str, Callable[[], str]] = {
     "settings": configuration_table,
+    "providers": providers_table,
     "run-settings": run_settings_table,
 }
 """Each generated block of the README, by its marker name."""

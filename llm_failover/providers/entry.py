@@ -49,6 +49,8 @@ class ProviderType:
     """Its name in a chain (`LLM_PROVIDER=groq`) and in `served_by`."""
     client: ClientBuilder
     """How its client is built (once per node, when the graph is built)."""
+    client_name: str = "ChatOpenAI"
+    """The LangChain class `client` builds, for people (the README's providers table)."""
     reads: frozenset[str] = frozenset(FIELDS)
     """Which of its environment names it reads (see `FIELDS`)."""
     default_model: str | None = None

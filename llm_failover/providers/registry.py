@@ -37,6 +37,7 @@ BUILT_IN: Mapping[str, ProviderType] = {
         ProviderType(
             name="ollama",
             client=chat_ollama,
+            client_name="ChatOllama",
             reads=frozenset({"base_url", "model"}),
             default_model="qwen2.5:0.5b",
             default_base_url="http://localhost:11434",
@@ -45,6 +46,7 @@ BUILT_IN: Mapping[str, ProviderType] = {
         ProviderType(
             name="mock",
             client=mock_client,
+            client_name="MockChatModel",
             reads=frozenset(),
             default_model="mock",
             last_resort=True,
