@@ -12,8 +12,10 @@ usage, `on_chat_model_start`). Under a caller that shows tokens as they come
 tokens as this run's, with the `failover` custom event, yet return the graph's final
 answer, never the sum of a failed primary's partial text and the backup's answer. An
 explicit `stream`/`astream` yields the tokens itself, with a chunk carrying
-`response_metadata["failover_events"]` at each failover. A run starts named for the
-chain and ends naming the provider and model that answered (see `chat_stream.answered`).
+`response_metadata["failover_events"]` at each failover. Built with `streaming=False`
+or `disable_streaming`, it shows no tokens and no failover event, as `ChatOpenAI`. A run
+starts named for the chain and ends naming the provider and model that answered (see
+`chat_stream.answered`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class FailoverChatModel(BaseChatModel):
     """Stop sequences sent to every provider on every call (a call's own `stop` wins)."""
     thread_id: str | None = None
     """A checkpointed session's id; None: stateless, the app sends the whole history."""
+    streaming: bool | None = None
+    """As `ChatOpenAI(streaming=...)`: False, no call shows tokens, even to a streaming
+    caller (`astream_events`); True, every call does; None, as the caller asks."""
 
     @property
     def _llm_type(self) -> str:
@@ -117,9 +122,10 @@ class FailoverChatModel(BaseChatModel):
         return {**(config or {}), "max_concurrency": 1}
 
     def _should_stream(self, *, async_api: bool, run_manager: Any = None, **kwargs: Any) -> bool:
-        # Only an explicit stream()/astream() streams; see the module docstring.
+        # Only an explicit stream()/astream() streams; see the module docstring. With
+        # `streaming=False` or `disable_streaming`, it yields the whole answer at once.
         return bool(kwargs.get("stream")) and super()._should_stream(
-            async_api=async_api, run_manager=run_manager, **kwargs
+            async_api=async_api, run_manager=run_manager, **self._with_tools(kwargs)
         )
 
     def _generate(
@@ -158,8 +164,15 @@ class FailoverChatModel(BaseChatModel):
         return _result(await task)  # see _generate
 
     def _shows_tokens(self, run_manager: Any, kwargs: dict[str, Any]) -> bool:
-        """Whether the caller streams tokens as they come (a streaming callback handler)."""
-        return super()._should_stream(async_api=False, run_manager=run_manager, **kwargs)
+        """Whether this call relays tokens: the caller streams, and `streaming` allows it."""
+        return super()._should_stream(
+            async_api=False, run_manager=run_manager, **self._with_tools(kwargs)
+        )
+
+    def _with_tools(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # `disable_streaming="tool_calling"` looks for a call's `tools`; the factory's
+        # tools are this model's field, not a call's keyword.
+        return {"tools": self.tools, **kwargs}
 
     def _stream(
         self,

@@ -11,7 +11,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -38,6 +38,8 @@ def create_chat_model(
     *,
     thread_id: str | None = None,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
+    streaming: bool | None = None,
+    disable_streaming: bool | Literal["tool_calling"] = False,
     **overrides: Any,
 ) -> FailoverChatModel:
     """A chat model that fails over like the graph (settings from the environment).
@@ -45,13 +47,19 @@ def create_chat_model(
     Stateless unless `thread_id` is given; then the conversation is checkpointed in
     `checkpointer`, by default the one `LLM_FAILOVER_CHECKPOINT_URL` names: PostgreSQL
     for `postgresql://...`, else a SQLite file (in the working directory when unset).
+    `streaming` and `disable_streaming` mean what they mean on `ChatOpenAI`
+    (`streaming=False`: no token events, even under `astream_events`).
     `overrides` are `build_graph`'s keywords.
     """
     saver = None
     if thread_id is not None:
         saver = checkpointer or _default_saver()
     model = FailoverChatModel(
-        graph=_graph(saver, overrides), temperature=temperature, thread_id=thread_id
+        graph=_graph(saver, overrides),
+        temperature=temperature,
+        thread_id=thread_id,
+        streaming=streaming,
+        disable_streaming=disable_streaming,
     )
     if tools:
         model = model.model_copy(update={"tools": [convert_to_openai_tool(t) for t in tools]})
