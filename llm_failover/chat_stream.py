@@ -22,8 +22,11 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.runnables.config import var_child_runnable_config
 
 # langchain-core's name for "who really answered" in a generation's info: its tracers
-# make it the run's ls_provider/ls_model_name when the run ends, as for a gateway.
-from langchain_core.utils._gateway import GATEWAY_METADATA_RESPONSE_KEY
+# make it the run's ls_provider/ls_model_name when the run ends, as for a gateway. No
+# public API renames a run; the key is spelled here rather than imported from its
+# private module, so a change there costs the trace's name, not `import llm_failover`
+# (tests/test_chat_model_runs.py::test_trace_names_who_answered notices it).
+GATEWAY_METADATA_RESPONSE_KEY = "lc_gateway_metadata"
 
 STREAM_MODES = ["messages", "custom", "values"]
 

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover import build_graph
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
-from tests.conftest import FAKE_KEY
+from tests.conftest import FAKE_KEY, MakeGraph
 
 CHILD = """
 import sqlite3, sys
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from llm_failover import build_graph
 saver = SqliteSaver(sqlite3.connect(sys.argv[1], check_same_thread=False))
@@ -94,3 +96,39 @@ def test_sigkill_while_the_backup_answers_resumes_on_the_backup(
         ("ollama", None),
     ]
     assert state["served_by"] == "ollama"
+
+
+class SlowSaver(InMemorySaver):
+    """An in-memory checkpointer whose writes take a while, noting when each lands."""
+
+    def __init__(self, ollama: OllamaEmulator) -> None:
+        super().__init__()
+        self.ollama = ollama
+        self.backup_requests_at_failure_saved: list[int] = []
+
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        """Write after a pause; note how many requests the backup had by then."""
+        time.sleep(0.2)
+        saved = super().put(config, checkpoint, metadata, new_versions)
+        if checkpoint["channel_values"].get("attempts"):
+            self.backup_requests_at_failure_saved.append(len(self.ollama.requests))
+        return saved
+
+
+@pytest.mark.parametrize(("durability", "before_backup"), [(None, True), ("exit", False)])
+def test_failed_attempt_is_saved_before_the_backup_is_asked(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    durability: Any,
+    before_backup: bool,
+) -> None:
+    """Durability defaults to "sync" (the failure is on disk first); a caller's choice wins."""
+    openai_emu.always(quota())
+    saver = SlowSaver(ollama_emu)
+    graph = make_graph(checkpointer=saver)
+    config: Any = {"configurable": {"thread_id": "t"}}
+    graph.invoke({"messages": [("user", "hi")]}, config, durability=durability)
+    assert graph.get_state(config).values["served_by"] == "ollama"
+    first = saver.backup_requests_at_failure_saved[0]
+    assert (first == 0) is before_backup

@@ -20,7 +20,6 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langgraph._internal._constants import CONFIG_KEY_DURABILITY
 from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebuilt does
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -88,16 +87,15 @@ def build_graph(
     builder.add_conditional_edges(START, _edge(entry), nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     # Runs checked and one turn per thread at a time, waiting at most for a whole turn.
-    graph = guarded(
+    # A failed attempt must be on disk before the fallback is called, so that a crash
+    # while the backup answers resumes on the backup; callers may still pass durability=.
+    saves = checkpointer is True or isinstance(checkpointer, BaseCheckpointSaver)
+    return guarded(
         graph,
         turn_wait=settings.policy.turn_budget + settings.timeout,
         check_context=lambda context: plan.resolve(context_of(context)),
+        durability="sync" if saves else None,
     )
-    if checkpointer is None:
-        return graph
-    # A failed attempt must be on disk before the fallback is called, so that a crash
-    # while the backup answers resumes on the backup; callers may still pass durability=.
-    return graph.with_config(configurable={CONFIG_KEY_DURABILITY: "sync"})
 
 
 def _edge(route: Callable[[RouteState, Runtime[Context]], str]) -> RunnableCallable:

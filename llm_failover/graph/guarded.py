@@ -20,22 +20,26 @@ so a normal turn always gets through; a turn kept waiting longer is refused with
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import merge_configs
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Durability
 
 from llm_failover.errors import ThreadBusy
-from llm_failover.graph.advisory import AdvisoryLocks, advisory_locks
 from llm_failover.graph.context import Context
 from llm_failover.graph.guard import check_run
 from llm_failover.graph.state import InputState, State
 from llm_failover.graph.turns import TURNS
+
+if TYPE_CHECKING:
+    from llm_failover.graph.advisory import AdvisoryLocks
 
 Compiled = CompiledStateGraph[State, Context, InputState, State]
 
@@ -44,13 +48,20 @@ class GuardedGraph(Compiled):
     """A compiled failover graph whose runs are checked and serialised per thread."""
 
     def __init__(
-        self, *, turn_wait: float, check_context: Callable[[Any], object], **kwargs: Any
+        self,
+        *,
+        turn_wait: float,
+        check_context: Callable[[Any], object],
+        durability: Durability | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.turn_wait = turn_wait
         """Seconds a turn waits for the thread's previous one before `ThreadBusy`."""
         self.check_context = check_context
         """Raises `ConfigError` for a run context the graph's settings refuse."""
+        self.durability = durability
+        """A run's `durability` when its caller gives none (None: LangGraph's default)."""
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -58,7 +69,7 @@ class GuardedGraph(Compiled):
         """`Pregel.stream`, checked and holding the thread for the whole run."""
         saver, thread = self._target(input, config, kwargs.get("context"))
         with _turn(saver, thread, self.turn_wait):
-            yield from super().stream(input, config, **kwargs)
+            yield from super().stream(input, config, **self._defaults_for(kwargs))
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -66,8 +77,14 @@ class GuardedGraph(Compiled):
         """`Pregel.astream`, checked and holding the thread for the whole run."""
         saver, thread = self._target(input, config, kwargs.get("context"))
         async with _aturn(saver, thread, self.turn_wait):
-            async for part in super().astream(input, config, **kwargs):
+            async for part in super().astream(input, config, **self._defaults_for(kwargs)):
                 yield part
+
+    def _defaults_for(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # `invoke` passes `durability=None` on; a caller's own choice wins.
+        if self.durability is None or kwargs.get("durability") is not None:
+            return kwargs
+        return {**kwargs, "durability": self.durability}
 
     def _target(
         self, input: Any, config: RunnableConfig | None, context: Any
@@ -80,11 +97,17 @@ class GuardedGraph(Compiled):
 
 
 def guarded(
-    graph: Compiled, *, turn_wait: float, check_context: Callable[[Any], object]
+    graph: Compiled,
+    *,
+    turn_wait: float,
+    check_context: Callable[[Any], object],
+    durability: Durability | None = None,
 ) -> GuardedGraph:
     """`graph` as a `GuardedGraph`: the same graph, rebuilt as `Pregel.copy` rebuilds one."""
     fields = {name: value for name, value in vars(graph).items() if name != "__orig_class__"}
-    return GuardedGraph(**fields, turn_wait=turn_wait, check_context=check_context)
+    return GuardedGraph(
+        **fields, turn_wait=turn_wait, check_context=check_context, durability=durability
+    )
 
 
 @contextmanager
@@ -97,7 +120,7 @@ def _turn(saver: Any, thread: str | None, wait: float) -> Iterator[None]:
     if not TURNS.acquire(key, wait):
         raise ThreadBusy(thread, wait)
     try:
-        shared = advisory_locks(saver)
+        shared = _advisory_locks(saver)
         if shared is not None and not _poll(shared, thread, deadline):
             raise ThreadBusy(thread, wait)
         try:
@@ -119,7 +142,7 @@ async def _aturn(saver: Any, thread: str | None, wait: float) -> AsyncIterator[N
     if not await TURNS.aacquire(key, wait):
         raise ThreadBusy(thread, wait)
     try:
-        shared = advisory_locks(saver)
+        shared = _advisory_locks(saver)
         if shared is not None and not await _apoll(shared, thread, deadline):
             raise ThreadBusy(thread, wait)
         try:
@@ -130,6 +153,17 @@ async def _aturn(saver: Any, thread: str | None, wait: float) -> AsyncIterator[N
                 await asyncio.shield(asyncio.to_thread(shared.unlock, thread))
     finally:
         TURNS.release(key)
+
+
+def _advisory_locks(saver: Any) -> AdvisoryLocks | None:
+    """The saver's cross-process locks (None: not PostgreSQL, so in-process only)."""
+    # No PostgresSaver exists unless its module was loaded: the `postgres` extra (psycopg)
+    # is imported only by those who use it.
+    if "langgraph.checkpoint.postgres" not in sys.modules:
+        return None
+    from llm_failover.graph.advisory import advisory_locks
+
+    return advisory_locks(saver)
 
 
 def _pauses(deadline: float) -> Iterator[float]:
