@@ -55,12 +55,17 @@ def setup(extras: tuple[str, ...] = ("dev",)) -> None:
     STAMP.write_text(f"{digest}\n{','.join(wanted)}")
 
 
+# The extras each command installs; `dev` pulls in every optional extra (redis,
+# postgres, testing: the demo runs the emulators) and the test tools.
+EXTRAS = {"demo": ("dev",), "test": ("dev",), "bench": ("dev", "bench"), "readme": ("dev",)}
+
+
 def main(argv: list[str]) -> None:
     """Dispatch `demo`, `test`, `bench` or `readme`; extra arguments go to the command."""
     command, *rest = argv or ["help"]
-    if command not in ("demo", "test", "bench", "readme"):
+    if command not in EXTRAS:
         raise SystemExit(__doc__)
-    setup(("dev", "bench") if command == "bench" else ("dev",))
+    setup(EXTRAS[command])
     if command == "readme":
         run(BIN / "python", "-m", "llm_failover.graph.docs", "--write", *rest)
         return

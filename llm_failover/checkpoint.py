@@ -6,7 +6,8 @@ both ways) needs one saver for both. These run the sync saver's methods in a wor
 thread for async callers: the same SQL, guarded by the saver's own lock.
 
 `open_checkpointer(url)` picks one from `LLM_FAILOVER_CHECKPOINT_URL`'s form:
-`postgresql://...` for several workers, a file path (or nothing) for embedded SQLite.
+`postgresql://...` for several workers (the `postgres` extra, see `postgres.py`), a file
+path (or nothing) for embedded SQLite.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -28,18 +27,15 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
 )
-from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
-from llm_failover import postgres
+from llm_failover.extras import require
 
-_SETUP_LOCK = 0x11F0_7A11  # any constant of our own, for pg_advisory_lock
-_TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
+if TYPE_CHECKING:
+    from llm_failover.postgres import PostgresCheckpointer
 
 
-class _AsyncInThreads(BaseCheckpointSaver[Any]):
+class AsyncInThreads(BaseCheckpointSaver[Any]):
     """Async methods that run the sync ones in a worker thread."""
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -86,12 +82,8 @@ class _AsyncInThreads(BaseCheckpointSaver[Any]):
         await asyncio.to_thread(self.delete_thread, thread_id)
 
 
-class SqliteCheckpointer(_AsyncInThreads, SqliteSaver):
+class SqliteCheckpointer(AsyncInThreads, SqliteSaver):
     """`SqliteSaver` whose async methods run the sync ones in a thread."""
-
-
-class PostgresCheckpointer(_AsyncInThreads, PostgresSaver):
-    """`PostgresSaver` (on a connection pool) whose async methods run in a thread."""
 
 
 def open_checkpointer(
@@ -111,47 +103,14 @@ _LIBPQ = re.compile(r"^\s*[A-Za-z_]+\s*=")
 
 
 def open_postgres(url: str, *, connect_timeout: float | None = None) -> PostgresCheckpointer:
-    """A checkpointer on PostgreSQL (tables created if missing), shared by many workers.
+    """A checkpointer on PostgreSQL, shared by many workers (see `postgres.open_saver`).
 
-    A server that cannot be reached, or refuses us, fails within `connect_timeout`
-    seconds (else `LLM_FAILOVER_CHECKPOINT_TIMEOUT`, else 5) with `CheckpointUnavailable`
-    naming the host, port, database and cause, never the password; no pool is left
-    retrying behind it.
+    Needs the `postgres` extra; without it, a `ConfigError` says so.
     """
-    postgres.describe(url)  # a malformed URL is a ConfigError (psycopg's would quote it)
-    timeout = postgres.connect_timeout(connect_timeout)
-    kwargs: dict[str, Any] = {
-        "autocommit": True,
-        "prepare_threshold": 0,
-        "row_factory": dict_row,
-        "connect_timeout": postgres.libpq_seconds(timeout),
-    }
-    # One connection first, for the tables: its error says what is wrong, where a pool's
-    # would be a bare PoolTimeout, with its workers still retrying.
-    with postgres.unavailable(url, timeout), psycopg.connect(url, **kwargs) as conn:
-        _setup(conn)
-    pool: ConnectionPool[Any] = ConnectionPool(url, kwargs=kwargs, open=False)
-    try:
-        with postgres.unavailable(url, timeout):
-            pool.open(wait=True, timeout=timeout)
-    except postgres.CheckpointUnavailable:
-        pool.close()  # or its workers would go on retrying for minutes
-        raise
-    return PostgresCheckpointer(pool)
+    require("postgres", "a PostgreSQL checkpoint URL (LLM_FAILOVER_CHECKPOINT_URL)")
+    from llm_failover.postgres import open_saver  # the extra's modules: imported only here
 
-
-def _setup(conn: psycopg.Connection[Any]) -> None:
-    """Create the tables if missing, one worker at a time."""
-    # Workers starting together would race to create the tables: one at a time. Poll
-    # with pg_try_advisory_lock rather than wait inside pg_advisory_lock: the setup runs
-    # CREATE INDEX CONCURRENTLY, which waits for every open query, a blocked lock wait
-    # included, and the two would wait for each other for ever.
-    while not conn.execute(_TRY_LOCK, (_SETUP_LOCK,)).fetchone()["locked"]:  # type: ignore[index]
-        time.sleep(0.05)
-    try:
-        PostgresSaver(conn).setup()
-    finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+    return open_saver(url, connect_timeout=connect_timeout)
 
 
 def open_sqlite(path: str | Path) -> SqliteCheckpointer:

@@ -20,9 +20,9 @@ from langchain_core.messages import HumanMessage
 
 from llm_failover.checkpoint import sqlite_checkpointer
 from llm_failover.errors import AllProvidersFailed, ConfigError
+from llm_failover.extras import require
 from llm_failover.graph.builder import FailoverGraph, build_graph
 from llm_failover.health.store import MemoryStore
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
 
 DEMO_KEY = "sk-demo-not-a-real-key"
 
@@ -40,6 +40,9 @@ LATER = 301.0  # seconds the demo jumps ahead: past the default quota cooldown (
 
 def run_demo(out: TextIO, db: Path) -> int:
     """Run the scripted conversation and print a table per turn."""
+    require("testing", "the demo (it runs the emulators)")
+    from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
+
     with (
         OpenAIEmulator() as openai_emu,
         OllamaEmulator() as ollama_emu,

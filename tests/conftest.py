@@ -7,6 +7,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,3 +204,29 @@ def redis_url() -> Iterator[str]:
 def dead_url(path: str = "") -> str:
     """A loopback URL nothing listens on: connection refused."""
     return f"http://127.0.0.1:{free_port()}{path}"
+
+
+# Run in a fresh interpreter: `import name` for a blocked module raises as if it were not
+# installed, whatever the venv holds (a finder first on sys.meta_path).
+_BLOCKER = """
+import importlib.abc, sys
+BLOCKED = {blocked!r}
+class _Uninstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, _Uninstalled())
+"""
+
+
+def python_without(
+    blocked: list[str], code: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in this venv's Python, from the repo root, as if `blocked` were not installed."""
+    return subprocess.run(
+        [sys.executable, "-c", _BLOCKER.format(blocked=blocked) + code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip

@@ -26,10 +26,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
 from llm_failover import ThreadBusy, create_chat_model, server
-from llm_failover.checkpoint import PostgresCheckpointer, open_postgres
+from llm_failover.checkpoint import open_postgres
 from llm_failover.graph.advisory import LOCK_NAMESPACE, lock_key
 from llm_failover.graph.guarded import GuardedGraph
 from llm_failover.graph.turns import TURNS
+from llm_failover.postgres import PostgresCheckpointer
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok
 from llm_failover.testing.wire import content_text
 from tests.conftest import FAKE_KEY, MakeGraph

@@ -5,13 +5,18 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import llm_failover
 from llm_failover import AllProvidersFailed
@@ -130,3 +135,66 @@ def test_history_shows_unanswered_turns(
         "  not answered: every provider failed",
         "human: second",
     ]
+
+
+def _project() -> dict[str, Any]:
+    return dict(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"])
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
+
+
+OPTIONAL = {
+    "redis": {"redis"},
+    "postgres": {"psycopg", "langgraph-checkpoint-postgres"},
+    "testing": {"aiohttp"},
+}
+
+
+def test_optional_dependencies_are_extras() -> None:
+    """Redis, PostgreSQL and the emulators' aiohttp are extras, not core dependencies."""
+    project = _project()
+    core = _names(project["dependencies"])
+    extras = project["optional-dependencies"]
+    for extra, names in OPTIONAL.items():
+        assert not names & core, f"{names & core} must be in the {extra} extra only"
+        assert _names(extras[extra]) == names
+    assert "psycopg[binary,pool]>=3.2,<4" in extras["postgres"]
+
+
+def test_dev_installs_every_extra() -> None:
+    """`dev` (what dev.py's demo and test install) pulls in every optional extra."""
+    dev = [Requirement(r) for r in _project()["optional-dependencies"]["dev"]]
+    (itself,) = [r for r in dev if canonicalize_name(r.name) == "llm-failover"]
+    assert itself.extras == set(OPTIONAL)
+    spec = importlib.util.spec_from_file_location("dev_script", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev_script)
+    assert all("dev" in extras for extras in dev_script.EXTRAS.values())
+
+
+def test_constraints_pin_every_extra() -> None:
+    """constraints.txt pins each extra's packages, so every machine tests the same ones."""
+    pinned = {
+        canonicalize_name(line.split("==")[0])
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    for names in OPTIONAL.values():
+        assert names <= pinned
+
+
+def test_no_imports_from_private_modules() -> None:
+    """Public APIs of LangGraph and langchain-core only, but for the one in Known limits."""
+    allowed = {"from langgraph._internal._runnable import RunnableCallable"}
+    private = re.compile(r"^\s*(?:from|import) ((?:langgraph|langchain_core)\S*\._\S*).*$", re.M)
+    found = {
+        match.group(0).split("#")[0].strip()
+        for path in (ROOT / "llm_failover").rglob("*.py")
+        for match in private.finditer(path.read_text())
+    }
+    assert found <= allowed, found - allowed
+    readme = (ROOT / "README.md").read_text()
+    assert "RunnableCallable" in readme.split("## Known limits")[1]

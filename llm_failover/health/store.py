@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from llm_failover.extras import require
 from llm_failover.health.circuit import Admission, Circuit, admission
 
 # current record -> (new record, seconds to keep it)
@@ -163,12 +164,13 @@ def make_store(redis_url: str | None, *, backoff: float | None = None) -> Circui
     """
     if redis_url is None:
         return PROCESS_STORE
+    require("redis", "LLM_FAILOVER_REDIS_URL")
     return _redis_store(redis_url, backoff)
 
 
 @functools.lru_cache(maxsize=16)
 def _redis_store(redis_url: str, backoff: float | None) -> CircuitStore:
-    import redis  # needed only here
+    import redis  # the `redis` extra: imported only when a URL is set
 
     from llm_failover.health.failopen import BACKOFF, FailOpenStore
     from llm_failover.health.redis_store import RedisStore

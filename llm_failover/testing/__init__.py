@@ -11,7 +11,17 @@ talk to, scripted request by request and recording what it received::
         assert llm.invoke("hi").content == "second try"
 
 `OllamaEmulator` works the same way with `ChatOllama(base_url=emu.base_url)`.
+Needs the `testing` extra (aiohttp): `pip install 'llm-failover[testing]'`.
 """
+
+from llm_failover.extras import missing_message
+
+try:
+    import aiohttp  # noqa: F401 - checked first, to name the extra that brings it
+except ImportError as exc:
+    raise ModuleNotFoundError(
+        missing_message("testing", "llm_failover.testing"), name=exc.name
+    ) from exc
 
 from llm_failover.testing.behaviours import (
     Behaviour,
