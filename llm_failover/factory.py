@@ -7,6 +7,7 @@ configuration and shared; a call only wraps the shared graph in a light model ob
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from pydantic import SecretStr
 
 from llm_failover.chat_model import FailoverChatModel
 from llm_failover.checkpoint import open_checkpointer
@@ -71,7 +73,7 @@ def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) ->
     if any(name in overrides for name in _OBJECTS):
         return build_graph(checkpointer=saver, **overrides)  # objects: not comparable keys
     env = read_environment(os.environ)
-    settings = tuple(sorted((name, repr(value)) for name, value in overrides.items()))
+    settings = tuple(sorted((name, _comparable(value)) for name, value in overrides.items()))
     key = (env, settings, id(saver))
     with _lock:
         if key in _graphs:
@@ -81,6 +83,13 @@ def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) ->
             while len(_graphs) > _MAX_GRAPHS:  # e.g. a checkpointer made per request
                 _graphs.popitem(last=False)
         return _graphs[key]
+
+
+def _comparable(value: Any) -> str:
+    """A keyword's value as part of a cache key; a secret by its hash (its repr is masked)."""
+    if isinstance(value, SecretStr):  # as pydantic-settings apps hold their keys
+        return "secret:" + hashlib.sha256(value.get_secret_value().encode()).hexdigest()
+    return repr(value)
 
 
 def _default_saver() -> BaseCheckpointSaver[Any]:

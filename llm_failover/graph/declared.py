@@ -124,9 +124,9 @@ SETTINGS: tuple[Setting, ...] = (
                   "is asked.",
             run="Seconds of calls and waits one turn may spend before only the mock is left."),
     Setting(env="LLM_FAILOVER_REDIS_URL", keyword="redis_url",
-            about="Share circuits across workers through Redis; unset keeps them in this "
-                  "process. A Redis that is down or hung never blocks a turn (see [Run with "
-                  "several workers](#run-with-several-workers))."),
+            about="Share circuits across workers through Redis (the `redis` extra); unset "
+                  "keeps them in this process. A Redis that is down or hung never blocks a "
+                  "turn (see [Run with several workers](#run-with-several-workers))."),
     Setting(env="LLM_FAILOVER_RUN_SETTINGS", keyword="run_settings",
             default=("tools", "tool_choice", "temperature", "stop", "response_format",
                      "providers"),
@@ -138,7 +138,8 @@ SETTINGS: tuple[Setting, ...] = (
                   "=16000`), added to the default's; the history sent there is fitted within it."),
     Setting(env="LLM_FAILOVER_CHECKPOINT_URL", keyword=None, default="./llm-failover.sqlite",
             about="Where the drop-in model checkpoints threads (`create_chat_model(thread_id="
-                  "...)`): `postgresql://...` for several workers, else a SQLite file."),
+                  "...)`): `postgresql://...` for several workers (the `postgres` extra), "
+                  "else a SQLite file."),
     Setting(env="LLM_FAILOVER_CHECKPOINT_TIMEOUT", keyword=None, default=5.0,
             bound=Bound(0.0, DAY),
             about="Seconds `open_checkpointer` / `open_postgres` wait for PostgreSQL (keyword "
