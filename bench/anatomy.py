@@ -169,7 +169,8 @@ def _node_alone(rounds: int) -> float:
     settings = load_settings({}, openai_api_key="sk-bench", openai_base_url="http://127.0.0.1:9")
     plan = Plan(settings)
     link = Link(spec=settings.chain[0], chain=plan.default.route, plan=plan, clock=SYSTEM_CLOCK)
-    ours: Any = node_for(link, settings, MemoryStore(), _model()).func
+    node: Any = node_for(link, settings, MemoryStore(), _model())
+    ours = node.func  # the node's sync function, called directly
     plain = _answer(_model(), True, records=True)
     runtime, config = Runtime(context=None), {"metadata": {"langgraph_step": 1}}
     state = {"messages": [ask(0)]}

@@ -24,7 +24,10 @@ from llm_failover.graph.builder import FailoverGraph
 from llm_failover.graph.declared import BY_ENV
 from llm_failover.graph.settings import ENV_NAMES
 from llm_failover.health.store import PROCESS_STORE
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator
+from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
+
+T0 = 1_800_000_000.0
+"""Where the fake clock starts: a fixed epoch second, so records can be asserted exactly."""
 
 # Recognisable, so a leak of it anywhere can be searched for.
 FAKE_KEY = "sk-test-CANARY-0123456789abcdef"
@@ -35,6 +38,12 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own settings (and CI's) must not leak into any test."""
     for name in {*ENV_NAMES.values(), *BY_ENV}:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A controlled clock starting at T0: sleeps are recorded, not slept."""
+    return FakeClock(start=T0)
 
 
 @pytest.fixture(autouse=True)

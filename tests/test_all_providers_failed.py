@@ -17,15 +17,7 @@ from llm_failover import AllProvidersFailed
 from llm_failover.graph.builder import FailoverGraph
 from llm_failover.health.store import MemoryStore
 from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
-from tests.conftest import MakeGraph
-
-T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A controlled clock starting at T0."""
-    return FakeClock(start=T0)
+from tests.conftest import T0, MakeGraph
 
 
 @pytest.fixture

@@ -22,14 +22,6 @@ from llm_failover.health.store import MemoryStore
 from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota, server_error
 from tests.conftest import FAKE_KEY, MakeGraph
 
-T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A controlled clock starting at T0."""
-    return FakeClock(start=T0)
-
 
 @pytest.fixture
 def graph(make_graph: MakeGraph, clock: FakeClock) -> FailoverGraph:

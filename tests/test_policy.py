@@ -32,15 +32,7 @@ from llm_failover.testing import (
     rate_limited,
     server_error,
 )
-from tests.conftest import FAKE_KEY, MakeGraph
-
-T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A controlled clock starting at T0."""
-    return FakeClock(start=T0)
+from tests.conftest import FAKE_KEY, T0, MakeGraph
 
 
 @pytest.fixture

@@ -18,9 +18,7 @@ from langchain_core.messages import HumanMessage
 from llm_failover.health.circuit import Circuit, circuit_key
 from llm_failover.health.redis_store import RedisStore
 from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota
-from tests.conftest import FAKE_KEY, MakeGraph
-
-T0 = 1_800_000_000.0
+from tests.conftest import FAKE_KEY, T0, MakeGraph
 
 
 @pytest.fixture

@@ -29,9 +29,7 @@ from llm_failover.testing import (
     server_error,
     unauthorized,
 )
-from tests.conftest import FAKE_KEY, MakeGraph, dead_url
-
-T0 = 1_800_000_000.0
+from tests.conftest import FAKE_KEY, T0, MakeGraph, dead_url
 
 USER = {"messages": [("user", "Konnichiwa! My name is Aiko.")]}
 

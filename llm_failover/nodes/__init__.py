@@ -1,9 +1,14 @@
-"""Graph nodes: one module per provider client, the mock, and the node that calls them."""
+"""Graph nodes: the provider node (`call.py`, `steps.py`, `attempt.py`) and its options.
+
+The provider clients themselves are built by the provider registry (`providers/`).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
-from langgraph._internal._runnable import RunnableCallable
+from langchain_core.runnables import Runnable
 
 from llm_failover.graph.settings import Settings
 from llm_failover.health.store import CircuitStore
@@ -16,7 +21,7 @@ __all__ = ["Link", "MockChatModel", "give_up_node", "node_for"]
 
 def node_for(
     link: Link, settings: Settings, store: CircuitStore, model: BaseChatModel | None = None
-) -> RunnableCallable:
+) -> Runnable[Any, Any]:
     """Build the provider's client once (unless `model` is given) and wrap it in its node.
 
     The client is built as the provider's registry entry says; one that is not
