@@ -11,7 +11,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 
-from llm_failover import FailoverChatModel, create_chat_model
+from llm_failover import FailoverChatModel, MockChatModel, create_chat_model
 from llm_failover.checkpoint import open_sqlite
 from llm_failover.testing import (
     OllamaEmulator,
@@ -236,3 +236,11 @@ def test_invoke_then_stream_the_same_messages_on_a_thread(tmp_path: Path) -> Non
         "human",
         "ai",
     ]
+
+
+def test_factory_does_not_share_graphs_built_from_objects() -> None:
+    """Two scripted mocks are two graphs; plain settings still share one."""
+    one = create_chat_model(provider="mock", models={"mock": MockChatModel(replies=["A"])})
+    two = create_chat_model(provider="mock", models={"mock": MockChatModel(replies=["B"])})
+    assert (one.invoke("x").content, two.invoke("x").content) == ("A", "B")
+    assert create_chat_model(timeout=3).graph is create_chat_model(timeout=3).graph

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,7 +27,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
 from llm_failover import ThreadBusy, create_chat_model, server
-from llm_failover.checkpoint import open_postgres
+from llm_failover.checkpoint import open_postgres, open_sqlite
 from llm_failover.graph.advisory import LOCK_NAMESPACE, lock_key
 from llm_failover.graph.guarded import GuardedGraph
 from llm_failover.graph.turns import TURNS
@@ -286,3 +287,15 @@ def test_a_thread_held_by_another_worker_is_refused_in_time(
         other.execute("SELECT pg_advisory_unlock_all()")
         state = graph.invoke({"messages": [("user", "Hi")]}, config(thread))
     assert [m.content for m in state["messages"]] == ["Hi", answer("Hi")]
+
+
+@pytest.mark.usefixtures("app_env")
+def test_batch_on_a_thread_keeps_every_turn(tmp_path: Path) -> None:
+    """batch() with a thread runs its calls one after another: nothing overwritten."""
+    saver = open_sqlite(tmp_path / "b.sqlite")
+    model = create_chat_model(thread_id="batch", checkpointer=saver)
+    answers = model.batch(["first", "second", "third"])
+    assert [str(a.content).rsplit(" ", 1)[-1] for a in answers] == ["first", "second", "third"]
+    stored = saver.get_tuple({"configurable": {"thread_id": "batch"}})
+    assert stored is not None
+    assert len(stored.checkpoint["channel_values"]["messages"]) == 6

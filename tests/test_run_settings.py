@@ -17,7 +17,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from llm_failover import AllProvidersFailed, ConfigError
-from llm_failover.graph.context import OPTIONS, SETTINGS, Context
+from llm_failover.graph.context import OPTIONS, SETTINGS, Context, context_of
 from llm_failover.health.circuit import circuit_key
 from llm_failover.health.store import MemoryStore
 from llm_failover.testing import (
@@ -206,3 +206,8 @@ def test_context_fields_are_plain_and_frozen() -> None:
     assert all(value is None for value in dataclasses.asdict(context).values())
     with pytest.raises(dataclasses.FrozenInstanceError):
         context.timeout = 1  # type: ignore[misc]
+
+
+def test_server_context_with_extra_keys_is_accepted() -> None:
+    """A LangGraph server may add keys of its own to the run's context: ignored."""
+    assert context_of({"temperature": 0.2, "assistant_id": "x"}).temperature == 0.2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -143,3 +144,17 @@ async def test_astream_events_carry_the_failover_signal(
     )  # fmt: skip
     assert "".join(c for who, c in seen[event_at:] if who == "ollama") == OLLAMA_TEXT
     assert all(who == "openai" for who, _ in seen[:event_at])
+
+
+def test_sync_stream_starts_no_event_loop(
+    make_graph: MakeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Flask-style caller: streaming through the graph never creates an event loop."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an event loop was started")
+
+    monkeypatch.setattr(asyncio, "new_event_loop", refuse)
+    monkeypatch.setattr(asyncio, "run", refuse)
+    chunks = list(make_graph().stream({"messages": [("user", "hi")]}, stream_mode="messages"))
+    assert chunks

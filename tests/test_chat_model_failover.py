@@ -1,21 +1,15 @@
-"""Regression tests for what the reviews of the drop-in model and the nodes found."""
+"""The drop-in model when a provider fails mid-call: tools, structured output, streams."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import ollama
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 
-from llm_failover import MockChatModel, create_chat_model
-from llm_failover.checkpoint import open_sqlite
-from llm_failover.graph.context import context_of
-from llm_failover.nodes.fit import fit
+from llm_failover import create_chat_model
 from llm_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
@@ -24,7 +18,6 @@ from llm_failover.testing import (
     ok,
     quota,
 )
-from tests.conftest import MakeGraph
 
 NO_TOOLS = bad_request('"qwen2.5:0.5b" does not support tools')
 
@@ -97,55 +90,3 @@ def test_summed_stream_has_each_tool_call_once(
         total += chunk
     assert [(c["name"], c["args"]) for c in total.tool_calls] == [("Verdict", {"correct": True})]
     assert total.response_metadata["failover"]["served_by"] == "ollama"
-
-
-def test_batch_on_a_thread_keeps_every_turn(tmp_path: Path) -> None:
-    """batch() with a thread runs its calls one after another: nothing overwritten."""
-    saver = open_sqlite(tmp_path / "b.sqlite")
-    model = create_chat_model(thread_id="batch", checkpointer=saver)
-    answers = model.batch(["first", "second", "third"])
-    assert [str(a.content).rsplit(" ", 1)[-1] for a in answers] == ["first", "second", "third"]
-    stored = saver.get_tuple({"configurable": {"thread_id": "batch"}})
-    assert stored is not None
-    assert len(stored.checkpoint["channel_values"]["messages"]) == 6
-
-
-def test_factory_does_not_share_graphs_built_from_objects() -> None:
-    """Two scripted mocks are two graphs; plain settings still share one."""
-    one = create_chat_model(provider="mock", models={"mock": MockChatModel(replies=["A"])})
-    two = create_chat_model(provider="mock", models={"mock": MockChatModel(replies=["B"])})
-    assert (one.invoke("x").content, two.invoke("x").content) == ("A", "B")
-    assert create_chat_model(timeout=3).graph is create_chat_model(timeout=3).graph
-
-
-def test_fit_keeps_the_question_with_its_tool_result() -> None:
-    """A huge tool result: the question and the result go together, never the result alone."""
-    messages = [
-        SystemMessage("tutor"),
-        HumanMessage("old " * 50),
-        HumanMessage("look it up"),
-        ToolMessage("result " * 2000, tool_call_id="c1"),
-    ]
-    kept, trimmed = fit(messages, 600)
-    assert [m.type for m in kept] == ["system", "human", "tool"]
-    assert kept[1].content == "look it up"
-    assert trimmed is not None and trimmed["dropped"] == 1
-
-
-def test_server_context_with_extra_keys_is_accepted() -> None:
-    """A LangGraph server may add keys of its own to the run's context: ignored."""
-    assert context_of({"temperature": 0.2, "assistant_id": "x"}).temperature == 0.2
-
-
-def test_sync_stream_starts_no_event_loop(
-    make_graph: MakeGraph, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A Flask-style caller: streaming through the graph never creates an event loop."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("an event loop was started")
-
-    monkeypatch.setattr(asyncio, "new_event_loop", refuse)
-    monkeypatch.setattr(asyncio, "run", refuse)
-    chunks = list(make_graph().stream({"messages": [("user", "hi")]}, stream_mode="messages"))
-    assert chunks
