@@ -25,6 +25,8 @@ import openai
 
 from llm_failover.kinds import ErrorKind as ErrorKind  # its home; re-exported with `Failure`
 from llm_failover.secrets import mask
+from llm_failover.streams import malformed
+from llm_failover.windows import exceeded
 
 try:  # openai>=3 ships its own fork of httpx; its transport errors are distinct classes.
     import httpx2
@@ -156,6 +158,8 @@ def classify(exc: BaseException) -> Failure | None:
         return _failure("connection", None, exc)
     if isinstance(exc, ValueError) and str(exc) in _EMPTY_STREAM:
         return _failure("server_error", None, exc)
+    if malformed(exc):  # only from inside an SDK: the app's own is a bug
+        return _failure("server_error", None, exc, about="malformed data from the provider: ")
     return None
 
 
@@ -185,6 +189,8 @@ def _by_status(status: int, exc: BaseException) -> Failure | None:
         kind = "not_found"
     elif status == 400 and NO_TOOL_SUPPORT in str(exc):
         kind = "tools_unsupported"  # the node asks once more without the tools
+    elif status in (400, 413) and (exceeded(str(exc)) or _code(exc) == "context_length_exceeded"):
+        kind = "context_length"  # the next provider, its history fitted, may answer
     elif status in (400, 413, 422):
         kind = "bad_request"
     elif status == 408:
@@ -198,10 +204,20 @@ def _by_status(status: int, exc: BaseException) -> Failure | None:
     return _failure(kind, status, exc)
 
 
+def _code(exc: BaseException) -> object:
+    """The `code` of an OpenAI error body (openai>=3 leaves it out of the message)."""
+    return getattr(exc, "code", None)
+
+
 def _failure(
-    kind: ErrorKind, status: int | None, exc: BaseException, after: float | None = None
+    kind: ErrorKind,
+    status: int | None,
+    exc: BaseException,
+    after: float | None = None,
+    *,
+    about: str = "",
 ) -> Failure:
-    detail = redact(f"{type(exc).__name__}: {exc}")
+    detail = redact(f"{about}{type(exc).__name__}: {exc}")
     return {"kind": kind, "status_code": status, "retry_after": after, "detail": detail}
 
 

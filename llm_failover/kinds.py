@@ -23,6 +23,7 @@ ErrorKind = Literal[
     "connection",
     "auth",
     "not_found",
+    "context_length",
     "bad_request",
     "tools_unsupported",
     "not_configured",
@@ -76,7 +77,8 @@ _TABLE = (
          retry="retry_after", cooldown="retry_after"),
     Kind(name="server_error", cooldown="failure",
          source="5xx, Ollama 503 \"server busy\", an error inside a stream, an empty stream, "
-         "a 200 with no text and no tool calls (or without a tool call the run forced)"),
+         "malformed stream data, a stream ended with neither its terminator nor a finish "
+         "reason, a 200 with no text and no tool calls (or without a tool call the run forced)"),
     Kind(name="timeout", cooldown="failure",
          source="read/connect timeout, 408; also the turn budget spent (recorded with no "
          "request made, so not counted)"),
@@ -85,6 +87,10 @@ _TABLE = (
     Kind(name="auth", source="401, 403 (an operator sees it in `attempts`)", cooldown="failure"),
     Kind(name="not_found", source="404 (unknown model; Ollama's \"try pulling it first\")",
          cooldown="failure"),
+    Kind(name="context_length",
+         source="400 `context_length_exceeded` or its equivalents (\"maximum context length is "
+         "N tokens\", \"exceeds the available context size\"); a window it states is "
+         "remembered for that upstream and later turns' history fitted to it"),
     Kind(name="bad_request", fails_over=False,
          source="400, 413, 422: it would fail the same on every provider"),
     Kind(name="tools_unsupported", fails_over=False, retry="without_tools",

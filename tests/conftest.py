@@ -25,6 +25,7 @@ from llm_failover.graph.declared import BY_ENV
 from llm_failover.graph.settings import ENV_NAMES
 from llm_failover.health.store import PROCESS_STORE
 from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
+from llm_failover.windows import WINDOWS
 
 T0 = 1_800_000_000.0
 """Where the fake clock starts: a fixed epoch second, so records can be asserted exactly."""
@@ -48,10 +49,12 @@ def clock() -> FakeClock:
 
 @pytest.fixture(autouse=True)
 def _fresh_circuits() -> Iterator[None]:
-    """Every test starts with closed circuits: the process-wide store is shared."""
+    """Every test starts with closed circuits and no learnt windows: both are process-wide."""
     PROCESS_STORE.clear()
+    WINDOWS.clear()
     yield
     PROCESS_STORE.clear()
+    WINDOWS.clear()
 
 
 @pytest.fixture(scope="session")
@@ -239,3 +242,33 @@ def python_without(
         env={**os.environ, **(env or {})},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
+
+
+CALLERS = ["invoke", "ainvoke", "stream", "astream"]
+"""How an app runs a turn: sync, async, and streaming tokens (sync and async)."""
+
+
+async def run_turn(
+    graph: Any, caller: str, text: str, thread: str
+) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """One turn as `caller` runs it: the thread's saved state, and what was streamed.
+
+    The stream is `(node, token)` for each chunk and `("event", payload)` for each custom
+    event, in order ([] for `invoke`/`ainvoke`). The graph needs a checkpointer.
+    """
+    config: Any = {"configurable": {"thread_id": thread}}
+    payload, modes = {"messages": [("user", text)]}, ["messages", "custom"]
+    parts: list[Any] = []
+    if caller == "invoke":
+        graph.invoke(payload, config)
+    elif caller == "ainvoke":
+        await graph.ainvoke(payload, config)
+    elif caller == "stream":
+        parts = list(graph.stream(payload, config, stream_mode=modes))
+    else:
+        parts = [p async for p in graph.astream(payload, config, stream_mode=modes)]
+    streamed = [
+        (p[1]["langgraph_node"], p[0].content) if kind == "messages" else ("event", p)
+        for kind, p in parts
+    ]
+    return dict(graph.get_state(config).values), streamed

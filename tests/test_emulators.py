@@ -8,6 +8,7 @@ raise, the table the project's error classification is built from.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import urllib.request
@@ -31,16 +32,19 @@ from llm_failover.testing import (
     OpenAIEmulator,
     bad_request,
     busy,
+    context_length,
     cut,
     empty,
     forbidden,
     hang,
+    malformed,
     not_found,
     ok,
     quota,
     rate_limited,
     server_error,
     unauthorized,
+    unterminated,
 )
 
 GPT = "gpt-4o-mini"
@@ -285,6 +289,50 @@ def test_openai_empty(openai_emu: OpenAIEmulator) -> None:
         list(llm.stream("hi"))
 
 
+def _raw_stream(emu: OpenAIEmulator) -> Any:
+    """A raw `openai` SDK stream of one chat request, with usage asked for."""
+    client = openai.OpenAI(base_url=emu.base_url, api_key="sk-test", max_retries=0, timeout=2)
+    return client.chat.completions.create(
+        model=GPT, messages=[{"role": "user", "content": "hello there"}], stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("finish", [False, True])
+def test_openai_unterminated_stream_ends_quietly(openai_emu: OpenAIEmulator, finish: bool) -> None:
+    """No `[DONE]`: the SDK just stops; the finish reason and usage come only with `finish`."""
+    openai_emu.script(unterminated(finish=finish))
+    chunks = list(_raw_stream(openai_emu))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == OPENAI_ECHO
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert ("stop" in finishes, any(c.usage for c in chunks)) == (finish, finish)
+
+
+def test_openai_malformed_chunk_ends_the_stream(openai_emu: OpenAIEmulator) -> None:
+    """The garbled event after two content chunks: a bare JSONDecodeError from the SDK."""
+    openai_emu.script(malformed(after=2))
+    received: list[Any] = []
+    with pytest.raises(json.JSONDecodeError):
+        received.extend(_raw_stream(openai_emu))
+    assert len(received) == 3  # the role chunk and two content chunks, then nothing
+
+
+def test_context_length_bodies(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator) -> None:
+    """OpenAI's 400 context_length_exceeded and Ollama's form, each stating its window."""
+    openai_emu.script(context_length(window=8192))
+    with pytest.raises(openai.BadRequestError) as caught:
+        list(_raw_stream(openai_emu))
+    assert (caught.value.code, caught.value.param) == ("context_length_exceeded", "messages")
+    assert "maximum context length is 8192 tokens" in caught.value.message
+    ollama_emu.script(context_length())
+    with pytest.raises(ollama.ResponseError) as refused:
+        ollama.Client(host=ollama_emu.base_url).chat(model=QWEN, messages=[])
+    inner = json.loads(refused.value.error)["error"]
+    assert (refused.value.status_code, inner["type"], inner["n_ctx"]) == (
+        400, "exceed_context_size_error", 4096,
+    )  # fmt: skip
+
+
 def test_openai_connection_refused() -> None:
     """A stopped emulator refuses connections: `openai.APIConnectionError`."""
     with OpenAIEmulator() as emu:
@@ -355,6 +403,17 @@ def test_ollama_empty_stream(ollama_emu: OllamaEmulator, ollama_llm: ChatOllama)
     ollama_emu.script(empty())
     with pytest.raises(ValueError, match=r"^No data received from Ollama stream\.$"):
         ollama_llm.invoke("hi")
+
+
+def test_ollama_unterminated_and_malformed(
+    ollama_emu: OllamaEmulator, ollama_llm: ChatOllama
+) -> None:
+    """Without its `done` message the stream just stops; a garbled line raises JSONDecodeError."""
+    ollama_emu.script(unterminated(), malformed(after=1))
+    answer = aggregate(list(ollama_llm.stream("hello there")))
+    assert answer.content == OLLAMA_ECHO and "done" not in answer.response_metadata
+    with pytest.raises(json.JSONDecodeError):
+        list(ollama_llm.stream("hello there"))
 
 
 def test_ollama_cut(ollama_emu: OllamaEmulator, ollama_llm: ChatOllama) -> None:

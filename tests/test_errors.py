@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +21,12 @@ from llm_failover.testing import (
     OpenAIEmulator,
     bad_request,
     busy,
+    context_length,
     cut,
     empty,
     forbidden,
     hang,
+    malformed,
     not_found,
     quota,
     rate_limited,
@@ -81,6 +84,10 @@ OPENAI_TABLE: list[tuple[Behaviour, bool, str, int | None, type[BaseException]]]
     (cut(after=1), False, "connection", None, openai.APIConnectionError),
     (cut(after=2), True, "connection", None, openai.APIConnectionError),
     (quota(), True, "insufficient_quota", 429, openai.RateLimitError),
+    (malformed(after=2), True, "server_error", None, json.JSONDecodeError),
+    (malformed(), False, "server_error", None, json.JSONDecodeError),
+    (context_length(), False, "context_length", 400, openai.BadRequestError),
+    (context_length(), True, "context_length", 400, openai.BadRequestError),
 ]
 
 
@@ -157,6 +164,8 @@ OLLAMA_TABLE: list[tuple[Behaviour, str, int | None, str]] = [
     (empty(), "server_error", None, "ValueError"),
     (hang(seconds=10), "timeout", None, "ReadTimeout"),
     (cut(after=1), "connection", None, "RemoteProtocolError"),
+    (malformed(after=1), "server_error", None, "JSONDecodeError"),
+    (context_length(), "context_length", 400, "ResponseError"),
 ]
 
 
@@ -189,11 +198,21 @@ def test_ollama_connection_refused() -> None:
         TypeError("x"),
         RuntimeError("bug"),
         openai.OpenAIError("The api_key client option must be set"),
+        json.JSONDecodeError("Expecting value", "", 0),
+        raised(lambda: json.loads("{")),  # raised by our own (or an app's) code
+        raised(lambda: b"\xff".decode()),
     ],
 )
 def test_unknown_errors_are_not_failed_over(exc: BaseException) -> None:
     """Default-deny: anything not a recognised provider error classifies to None."""
     assert classify(exc) is None
+
+
+def test_a_context_error_states_its_window_in_the_detail(openai_emu: OpenAIEmulator) -> None:
+    """The window stated by OpenAI's 400 survives into the recorded detail."""
+    openai_emu.script(context_length(window=8192))
+    failure = classify(raised(openai_call(openai_emu.base_url)))
+    assert failure is not None and "maximum context length is 8192 tokens" in failure["detail"]
 
 
 def test_retry_after_formats() -> None:

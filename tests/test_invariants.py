@@ -30,13 +30,16 @@ from llm_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     busy,
+    context_length,
     empty,
+    malformed,
     not_found,
     ok,
     quota,
     rate_limited,
     server_error,
     unauthorized,
+    unterminated,
 )
 from tests.conftest import FAKE_KEY
 
@@ -51,6 +54,9 @@ FAULTS: dict[str, Behaviour] = {
     "unauthorized": unauthorized(),
     "not_found": not_found(),
     "empty": empty(),
+    "malformed": malformed(after=1),
+    "unterminated": unterminated(),
+    "context_length": context_length(window=1000),
 }
 turns = st.tuples(
     st.just("turn"),

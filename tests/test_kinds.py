@@ -26,6 +26,7 @@ from llm_failover.testing import (
     FakeClock,
     OpenAIEmulator,
     bad_request,
+    context_length,
     cut,
     hang,
     not_found,
@@ -62,6 +63,7 @@ def test_the_table_as_it_stands() -> None:
         "connection": (True, True, "never", True, "failure"),
         "auth": (True, True, "never", True, "failure"),
         "not_found": (True, True, "never", True, "failure"),
+        "context_length": (True, True, "never", False, None),
         "bad_request": (True, False, "never", False, None),
         "tools_unsupported": (True, False, "without_tools", False, None),
         "not_configured": (False, True, "never", False, None),
@@ -147,6 +149,7 @@ FAULTS: dict[str, Behaviour] = {
     "connection": cut(after=1),
     "auth": unauthorized(),
     "not_found": not_found(),
+    "context_length": context_length(),
     "bad_request": bad_request(),
     "tools_unsupported": bad_request('"gpt-4o-mini" does not support tools'),
 }
@@ -182,6 +185,9 @@ def test_the_node_fails_over_or_raises_as_the_table_says(
     if not kind.provider_error:
         assert record == (OPENED if name == "circuit_open" else None)
         assert len(openai_emu.requests) == 0
+        return
+    if kind.cooldown is None:
+        assert record is None  # nothing learnt about its health
         return
     assert record is not None and record["failures"] == int(kind.counted)
     assert (record["open_until"] is not None) is (kind.cooldown in ("quota", "retry_after"))

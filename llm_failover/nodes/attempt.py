@@ -38,6 +38,8 @@ from llm_failover.nodes.fit import fit
 from llm_failover.nodes.options import ModelCall, bind_options, trace_config
 from llm_failover.providers.mock_schema import UNFORCED
 from llm_failover.secrets import mask_error
+from llm_failover.streams import unfinished
+from llm_failover.windows import WINDOWS, fit_limit, stated_window
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -76,7 +78,8 @@ class Call:
         self.model_name = self.run.models[link.spec.node]
         history: list[BaseMessage] = list(state["messages"])
         self.turn = str(history[-1].id) if history else ""
-        self.messages, self.trimmed = fit(history, link.spec.context_tokens)
+        # The configured window, or the one this upstream stated, if smaller.
+        self.messages, self.trimmed = fit(history, fit_limit(link.spec.context_tokens, self.key))
         self.step = step
         recorded = state.get("attempts") or []
         # Attempts of this run sit on the steps just before ours; an earlier run's do not.
@@ -153,6 +156,8 @@ class Call:
             self.answer = value
             if _empty(value):  # a 200 with nothing in it is as useless as a 500
                 self.failure = failure("server_error", "empty answer: no text and no tool calls")
+            elif (cut_short := unfinished(self.model, value)) is not None:
+                self.failure = failure("server_error", cut_short)  # a cut, though it raised none
             elif self._forced() and not getattr(value, "tool_calls", None):
                 # The app demanded a tool call (structured output does): text would break
                 # its parser, so the next provider, at worst the mock, must answer.
@@ -166,6 +171,8 @@ class Call:
             return
         if found is None or meaning is None or not meaning.fails_over:
             raise value  # unknown errors and bad requests: failing over would hide a bug
+        if found["kind"] == "context_length" and self.key and (window := stated_window(str(value))):
+            WINDOWS.learn(self.key, window)  # later turns are fitted to it
         self.failure = found
 
     def _can_drop_tools(self) -> bool:

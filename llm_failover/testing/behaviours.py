@@ -23,6 +23,9 @@ Kind = Literal[
     "cut",
     "busy",
     "empty",
+    "malformed",
+    "unterminated",
+    "context_length",
 ]
 """The fault (or success) an emulator plays back for one request."""
 
@@ -56,10 +59,17 @@ class Behaviour:
     """How long a `hang` stays silent before the connection is dropped."""
 
     after: int = 2
-    """How many content chunks a `cut` sends before dropping the connection."""
+    """How many content chunks a `cut` sends before dropping the connection, or a
+    `malformed` stream before its bad chunk."""
 
     delay: float = 0.0
     """Seconds to wait before answering (any kind but `hang`), to hold a provider mid-call."""
+
+    finish: bool = False
+    """Whether an `unterminated` stream still sends its finish reason (and usage)."""
+
+    window: int | None = None
+    """The context window a `context_length` error states (None: the provider's usual)."""
 
     def __post_init__(self) -> None:
         # A typo in a test script would otherwise surface as a confusing 200.
@@ -138,3 +148,31 @@ def busy() -> Behaviour:
 def empty() -> Behaviour:
     """Answer 200 with nothing in it (Ollama: empty body; OpenAI: no content)."""
     return Behaviour(kind="empty")
+
+
+def malformed(after: int = 2) -> Behaviour:
+    """Stream `after` content chunks, then one that is not JSON, then the rest.
+
+    As a garbling proxy sends it. Not streamed: a 200 whose JSON body is cut short.
+    """
+    return Behaviour(kind="malformed", after=after)
+
+
+def unterminated(*, finish: bool = False) -> Behaviour:
+    """Stream the answer and close the connection cleanly without its terminator.
+
+    OpenAI: no `data: [DONE]`, and with `finish=False` no chunk with a finish reason
+    (nor usage) either. Ollama: no closing `"done": true` message (its only terminator,
+    so `finish=True` there is a whole answer). Not streamed: an ordinary answer.
+    """
+    return Behaviour(kind="unterminated", finish=finish)
+
+
+def context_length(window: int | None = None) -> Behaviour:
+    """Answer 400: the prompt exceeds the model's context window of `window` tokens.
+
+    OpenAI: code `context_length_exceeded`, "This model's maximum context length is N
+    tokens..." (default 128,000). Ollama (asked not to truncate): its 400 carrying the
+    llama.cpp runner's `exceed_context_size_error` with `n_ctx` (default 4,096).
+    """
+    return Behaviour(kind="context_length", window=window)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from llm_failover.testing.behaviours import Behaviour
 from llm_failover.testing.server import Emulator
-from llm_failover.testing.shaping import Wanted, ollama_wanted
+from llm_failover.testing.shaping import ANSWERING, Wanted, ollama_wanted
 from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
@@ -31,6 +31,21 @@ def _now() -> str:
 
 def _line(data: Any) -> bytes:
     return json.dumps(data).encode() + b"\n"
+
+
+def _context_length(recorded: RecordedRequest, window: int) -> str:
+    """Ollama's 400 text for a prompt over its window when asked not to truncate.
+
+    It passes on its llama.cpp runner's own error object, as a string.
+    """
+    sent = max(count_tokens(recorded.messages), window + 1000)
+    message = (
+        f"request ({sent} tokens) exceeds the available context size ({window} tokens), "
+        "try increasing it"
+    )
+    inner = {"code": 400, "message": message, "type": "exceed_context_size_error",
+             "n_prompt_tokens": sent, "n_ctx": window}  # fmt: skip
+    return json.dumps({"error": inner}, separators=(",", ":"))
 
 
 class OllamaEmulator(Emulator):
@@ -59,7 +74,7 @@ class OllamaEmulator(Emulator):
         """Answer with NDJSON lines, one JSON object, an Ollama error or a dropped connection."""
         if behaviour.kind == "empty":
             return web.Response(body=b"", content_type=_NDJSON)
-        if behaviour.kind not in ("ok", "cut"):
+        if behaviour.kind not in ANSWERING:
             status, error = self._error(recorded, behaviour)
             headers = {}
             if behaviour.retry_after is not None:
@@ -91,6 +106,8 @@ class OllamaEmulator(Emulator):
                 return 403, "forbidden"
             case "bad_request":
                 return 400, behaviour.text or ""
+            case "context_length":
+                return 400, _context_length(recorded, behaviour.window or 4096)
             case "quota":
                 return 429, "you have reached your usage limit, please upgrade to continue"
             case "rate_limited":
@@ -124,6 +141,8 @@ class OllamaEmulator(Emulator):
         body = json.dumps(self._final(recorded, message, generated)).encode()
         if behaviour.kind == "cut":
             return await truncated(request, body, {})
+        if behaviour.kind == "malformed":  # whole as sent, but not JSON
+            body = body[: len(body) // 2]
         return web.Response(body=body, content_type="application/json")
 
     async def _stream(
@@ -147,10 +166,13 @@ class OllamaEmulator(Emulator):
             for line in lines[: behaviour.after]:
                 await response.write(_line(line))
             return await drop_connection(request, response)
-        for line in lines:
+        for i, line in enumerate(lines):
+            if behaviour.kind == "malformed" and i == behaviour.after:
+                await response.write(_line(line)[:30] + b"\n")  # a line cut short
             await response.write(_line(line))
-        final = self._final(recorded, {"role": "assistant", "content": ""}, len(lines))
-        await response.write(_line(final))
+        if behaviour.kind != "unterminated" or behaviour.finish:
+            final = self._final(recorded, {"role": "assistant", "content": ""}, len(lines))
+            await response.write(_line(final))
         await response.write_eof()
         return response
 

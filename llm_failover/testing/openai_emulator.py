@@ -15,7 +15,7 @@ from aiohttp import web
 from llm_failover.testing.behaviours import Behaviour
 from llm_failover.testing.openai_errors import openai_error
 from llm_failover.testing.server import Emulator
-from llm_failover.testing.shaping import Wanted, openai_wanted
+from llm_failover.testing.shaping import ANSWERING, Wanted, openai_wanted
 from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
@@ -68,7 +68,7 @@ class OpenAIEmulator(Emulator):
         """Answer with a completion, an SSE stream, an OpenAI error or a dropped connection."""
         n = next(self._ids)
         headers = {"x-request-id": f"req_emu{n:06d}"}
-        if behaviour.kind not in ("ok", "empty", "cut"):
+        if behaviour.kind not in ANSWERING and behaviour.kind != "empty":
             status, body, extra = openai_error(recorded, behaviour)
             status = behaviour.status or status
             return web.json_response(body, status=status, headers=headers | extra)
@@ -93,6 +93,8 @@ class OpenAIEmulator(Emulator):
             body = json.dumps(self._completion(behaviour, head, text, usage)).encode()
             if behaviour.kind == "cut":
                 return await truncated(request, body, headers)
+            if behaviour.kind == "malformed":  # whole as sent, but not JSON
+                body = body[: len(body) // 2]
             return web.Response(body=body, headers=headers, content_type="application/json")
         return await self._stream(
             request, behaviour, headers, self._chunks(recorded, head, text, usage, behaviour)
@@ -149,8 +151,14 @@ class OpenAIEmulator(Emulator):
                 if data["choices"] and data["choices"][0]["finish_reason"] is None:
                     await response.write(_sse(data))
             return await drop_connection(request, response)
-        for data in chunks:
+        if behaviour.kind == "unterminated" and not behaviour.finish:
+            # Neither the finishing chunk nor the usage after it.
+            chunks = [c for c in chunks if c["choices"] and not c["choices"][0]["finish_reason"]]
+        for i, data in enumerate(chunks):
+            if behaviour.kind == "malformed" and i == 1 + behaviour.after:
+                await response.write(_sse(data)[:40] + b"\n\n")  # an event cut short
             await response.write(_sse(data))
-        await response.write(b"data: [DONE]\n\n")
+        if behaviour.kind != "unterminated":
+            await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

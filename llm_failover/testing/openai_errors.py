@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from llm_failover.testing.behaviours import Behaviour
-from llm_failover.testing.wire import RecordedRequest
+from llm_failover.testing.wire import RecordedRequest, count_tokens
 
 _QUOTA = (
     "You exceeded your current quota, please check your plan and billing details. For more "
@@ -29,6 +29,10 @@ _AUTH = (
 _SERVER = "The server had an error while processing your request. Sorry about that!"
 _REGION = "Country, region, or territory not supported"
 _INVALID = "invalid_request_error"
+_CONTEXT = (
+    "This model's maximum context length is {window} tokens. However, your messages "
+    "resulted in {sent} tokens. Please reduce the length of the messages."
+)
 
 
 def _body(message: str, type_: str, code: str | None, param: str | None = None) -> Any:
@@ -56,6 +60,8 @@ def openai_error(
                 f"The model `{recorded.model}` does not exist or you do not have access to it."
             )
             return 404, _body(message, _INVALID, "model_not_found"), {}
+        case "context_length":
+            return 400, _context_length(recorded, behaviour.window or 128_000), {}
         case "busy":
             return 503, _body(_SERVER, "server_error", None), {}
         case _:
@@ -77,3 +83,10 @@ def _rate_limited(recorded: RecordedRequest, behaviour: Behaviour) -> tuple[Any,
         headers["retry-after-ms"] = f"{behaviour.retry_after_ms:g}"
     message = _RATE.format(model=recorded.model, wait=f"{wait:g}")
     return _body(message, "requests", "rate_limit_exceeded"), headers
+
+
+def _context_length(recorded: RecordedRequest, window: int) -> Any:
+    """OpenAI's `context_length_exceeded` body, stating `window` and more tokens than it."""
+    sent = max(count_tokens(recorded.messages), window + 2000)
+    message = _CONTEXT.format(window=window, sent=sent)
+    return _body(message, _INVALID, "context_length_exceeded", "messages")

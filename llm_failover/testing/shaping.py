@@ -15,6 +15,9 @@ from typing import Any
 from llm_failover.providers.mock_schema import example, forced_call, json_text
 from llm_failover.testing.behaviours import Behaviour
 
+ANSWERING = frozenset({"ok", "cut", "malformed", "unterminated"})
+"""The behaviours that start an answer (whole or not) rather than answer an error."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Wanted:
@@ -61,7 +64,7 @@ def ollama_wanted(body: dict[str, Any]) -> Wanted:
 
 def shaped(behaviour: Behaviour, wanted: Wanted, echo: str) -> Behaviour:
     """`behaviour` with its answer made concrete: scripted, shaped by `wanted`, or `echo`."""
-    if behaviour.kind not in ("ok", "cut"):
+    if behaviour.kind not in ANSWERING:
         return behaviour
     text, calls = behaviour.text, behaviour.tool_calls
     if text is None and not calls:
