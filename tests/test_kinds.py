@@ -154,7 +154,7 @@ def test_failover_log_level_follows_the_table(name: str, caplog: pytest.LogCaptu
 FAULTS: dict[str, Behaviour] = {
     "insufficient_quota": quota(),
     "rate_limited": rate_limited(retry_after=60),  # longer than the retry budget
-    "server_error": server_error(501),  # not transient (500 is retried first)
+    "server_error": server_error(500),
     "timeout": hang(seconds=30),
     "connection": cut(after=1),
     "auth": unauthorized(),

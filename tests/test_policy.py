@@ -190,7 +190,7 @@ def test_consecutive_failures_open_the_circuit_at_the_threshold(
     graph_with: MakeGraph, openai_emu: OpenAIEmulator, clock: FakeClock, store: MemoryStore
 ) -> None:
     """5xx: fail over every time; the circuit opens only after 3 in a row; success resets."""
-    graph = graph_with(server_retries=0)  # the retry has its own tests (test_server_retries)
+    graph = graph_with()
     openai_emu.script(server_error(500), server_error(502), ok())
     for _ in range(3):
         turn(graph)
@@ -214,7 +214,7 @@ def test_failed_probe_reopens_the_circuit(
     graph_with: MakeGraph, openai_emu: OpenAIEmulator, clock: FakeClock, store: MemoryStore
 ) -> None:
     """After the cooldown one probe goes through; its failure reopens the circuit."""
-    graph = graph_with(failure_threshold=1, failure_cooldown=10, server_retries=0)
+    graph = graph_with(failure_threshold=1, failure_cooldown=10)
     openai_emu.always(server_error(500))
     turn(graph)
     clock.advance(11)
@@ -311,8 +311,7 @@ def test_a_message_sent_again_is_a_new_turn(
     clock: FakeClock,
 ) -> None:
     """The same message object sent again after a failure is a fresh turn."""
-    # No retry of Ollama's 503: the subject is the turn, not the retry.
-    graph = graph_with(checkpointer=InMemorySaver(), fallback_provider="ollama", server_retries=0)
+    graph = graph_with(checkpointer=InMemorySaver(), fallback_provider="ollama")
     config: Any = {"configurable": {"thread_id": "again"}}
     message = HumanMessage("hello")
     openai_emu.script(rate_limited(retry_after=3), rate_limited(retry_after=3))

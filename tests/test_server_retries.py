@@ -39,10 +39,11 @@ def store() -> MemoryStore:
 
 @pytest.fixture
 def graph_with(make_graph: MakeGraph, clock: FakeClock, store: MemoryStore) -> MakeGraph:
-    """make_graph with the fake clock and the test's circuit store."""
+    """make_graph with the fake clock, the test's circuit store and the shipped retries."""
 
     def make(**overrides: Any) -> FailoverGraph:
-        return make_graph(clock=clock.clock, circuit_store=store, **overrides)
+        settings: dict[str, Any] = {"server_retries": None, **overrides}  # None: the default
+        return make_graph(clock=clock.clock, circuit_store=store, **settings)
 
     return make
 
