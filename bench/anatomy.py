@@ -63,7 +63,8 @@ def _model() -> GenericFakeChatModel:
 _ATTEMPT: dict[str, Any] = {
     "provider": "openai", "model": "gpt-4o-mini", "node": "openai", "ok": True,
     "error": None, "status_code": None, "latency_ms": 6.123, "detail": None,
-    "retry_after": None, "waited_ms": 0.0, "tools_dropped": False, "trimmed": None,
+    "retry_after": None, "waited_ms": 0.0, "backoff": None, "tools_dropped": False,
+    "trimmed": None, "truncated": None, "usage": None,
     "probe": False, "open_until": None, "turn": "lc_run--0123456789abcdef", "step": 1,
 }  # fmt: skip
 

@@ -2,9 +2,9 @@
 
 The graph runs in a `contextvars.Context` of its own, so the caller's callbacks (an app's
 `astream_events`) see the drop-in's chunks only, not the providers' tokens as well. Token
-chunks carry text and usage only; a failover becomes an empty chunk flagged with
+chunks carry text only; a failover becomes an empty chunk flagged with
 `response_metadata["failover_events"]`; the last chunk carries the answer's tool calls,
-whole, and its failover facts, both read from the graph's final state.
+whole, its usage and its failover facts, all read from the graph's final state.
 """
 
 from __future__ import annotations
@@ -87,12 +87,11 @@ def stream_chunk(mode: str, payload: Any) -> ChatGenerationChunk | None:
         message, _ = payload
         if not isinstance(message, AIMessageChunk):
             return None
-        # Text and usage only. Tool calls come whole with the final chunk: a primary cut
-        # after one tool call must not leave it in the sum for the app to run twice. The
-        # providers' metadata (model names differ) would be glued together when summed.
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content=message.content, usage_metadata=message.usage_metadata)
-        )
+        # Text only. Tool calls and usage come with the final chunk, the answer's: a
+        # primary cut after one tool call must not leave it in the sum for the app to run
+        # twice, nor a primary whose answer was refused (empty) its tokens in the usage.
+        # The providers' metadata (model names differ) would be glued together when summed.
+        return ChatGenerationChunk(message=AIMessageChunk(content=message.content))
     if mode == "custom":
         event = AIMessageChunk(content="", response_metadata={"failover_events": [payload]})
         return ChatGenerationChunk(message=event)
@@ -100,7 +99,7 @@ def stream_chunk(mode: str, payload: Any) -> ChatGenerationChunk | None:
 
 
 def final_chunk(state: Any) -> ChatGenerationChunk | None:
-    """The last chunk: the answer's tool calls and failover facts, from the final state."""
+    """The last chunk: the answer's tool calls, usage and failover facts (final state)."""
     answer = state["messages"][-1] if state and state.get("messages") else None
     if not isinstance(answer, AIMessage) or "failover" not in answer.response_metadata:
         return None
@@ -112,7 +111,12 @@ def final_chunk(state: Any) -> ChatGenerationChunk | None:
     model = answer.response_metadata.get("model_name") or state["attempts"][-1]["model"]
     facts = {"failover": answer.response_metadata["failover"], "model_name": model}
     return ChatGenerationChunk(
-        message=AIMessageChunk(content="", tool_call_chunks=calls, response_metadata=facts),
+        message=AIMessageChunk(
+            content="",
+            tool_call_chunks=calls,
+            response_metadata=facts,
+            usage_metadata=answer.usage_metadata,
+        ),
         generation_info=answered(state),
     )
 

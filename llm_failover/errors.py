@@ -33,9 +33,14 @@ try:  # openai>=3 ships its own fork of httpx; its transport errors are distinct
 
     _TIMEOUTS: tuple[type[BaseException], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
     _TRANSPORT: tuple[type[BaseException], ...] = (httpx.TransportError, httpx2.TransportError)
+    _PROTOCOL: tuple[type[BaseException], ...] = (
+        httpx.RemoteProtocolError,
+        httpx2.RemoteProtocolError,
+    )
 except ImportError:  # pragma: no cover - older openai releases use httpx itself
     _TIMEOUTS = (httpx.TimeoutException,)
     _TRANSPORT = (httpx.TransportError,)
+    _PROTOCOL = (httpx.RemoteProtocolError,)
 
 # Ollama's 400 for a model without tool support; small local models often lack it.
 NO_TOOL_SUPPORT = "does not support tools"
@@ -170,6 +175,8 @@ def _openai_status(exc: openai.APIStatusError) -> Failure | None:
         quota = "insufficient_quota" in (exc.code, exc.type)
         kind: ErrorKind = "insufficient_quota" if quota else "rate_limited"
         return _failure(kind, status, exc, retry_after(exc.response.headers))
+    if status == 503:  # its Retry-After, if any, is honoured as a 429's is
+        return _failure("server_error", status, exc, retry_after(exc.response.headers))
     return _by_status(status, exc)
 
 
@@ -219,6 +226,36 @@ def _failure(
 ) -> Failure:
     detail = redact(f"{about}{type(exc).__name__}: {exc}")
     return {"kind": kind, "status_code": status, "retry_after": after, "detail": detail}
+
+
+TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+"""Statuses of a server fault that a quick retry of the same provider often outlasts."""
+# h11's words (httpx's HTTP/1.1 layer) when the server closes before any response byte.
+_NO_RESPONSE = "Server disconnected without sending a response"
+
+
+def transient(exc: BaseException, failure: Failure) -> bool:
+    """Whether `exc`, classified as `failure`, is worth a quick retry of the same provider.
+
+    A 500, 502, 503 without `Retry-After` or 504, or a connection the server dropped
+    before sending any response. Conservative on purpose: a refused connection, a timeout,
+    a stream cut mid-answer or an error inside a 200 are not, since a retry would wait out
+    the same fault again or repeat a half-sent answer; a `Retry-After` has its own rule.
+    """
+    if failure["retry_after"] is not None:
+        return False
+    if failure["kind"] == "server_error":
+        return failure["status_code"] in TRANSIENT_STATUS
+    if failure["kind"] != "connection":
+        return False
+    seen: BaseException | None = exc
+    for _ in range(8):  # the SDKs wrap the transport error; a bound, as chains may loop
+        if seen is None:
+            break
+        if isinstance(seen, _PROTOCOL) and str(seen).startswith(_NO_RESPONSE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -30,7 +30,7 @@ ErrorKind = Literal[
     "circuit_open",
 ]
 
-Retry = Literal["never", "retry_after", "without_tools"]
+Retry = Literal["never", "retry_after", "backoff", "without_tools"]
 Cooldown = Literal["quota", "retry_after", "failure"]
 
 
@@ -50,6 +50,11 @@ class Kind:
     """`retry_after`: the router sends the turn back to the same provider once, when the
     `Retry-After` fits the retry budget and what is left of the turn budget
     (`routing.should_retry`); the circuit waits for that retry's verdict.
+    `backoff`: as `retry_after` when the error carried a `Retry-After` (a 503's); else,
+    when it was transient (`errors.transient`: 500, 502, 503, 504, a connection dropped
+    before any response), the router sends the turn back to the same provider after a
+    short jittered backoff, up to `LLM_FAILOVER_SERVER_RETRIES` times, within what is left
+    of the turn budget; the circuit waits for the last retry's verdict.
     `without_tools`: the node asks the same provider once more, without the run's tools,
     when the run has tools; otherwise `fails_over` decides."""
     cooldown: Cooldown | None = None
@@ -75,7 +80,7 @@ _TABLE = (
          cooldown="quota"),
     Kind(name="rate_limited", source="429 `rate_limit_exceeded` (any other 429)",
          retry="retry_after", cooldown="retry_after"),
-    Kind(name="server_error", cooldown="failure",
+    Kind(name="server_error", cooldown="failure", retry="backoff",
          source="5xx, Ollama 503 \"server busy\", an error inside a stream, an empty stream, "
          "malformed stream data, a stream ended with neither its terminator nor a finish "
          "reason, a 200 with no text and no tool calls (or without a tool call the run forced)"),
@@ -83,7 +88,7 @@ _TABLE = (
          source="read/connect timeout, 408; also the turn budget spent (recorded with no "
          "request made, so not counted)"),
     Kind(name="connection", source="connection refused or reset, stream cut mid-answer",
-         cooldown="failure"),
+         cooldown="failure", retry="backoff"),
     Kind(name="auth", source="401, 403 (an operator sees it in `attempts`)", cooldown="failure"),
     Kind(name="not_found", source="404 (unknown model; Ollama's \"try pulling it first\")",
          cooldown="failure"),
@@ -114,6 +119,10 @@ def kind_of(name: str | None) -> Kind | None:
 _RETRY = {
     "retry_after": "if its `Retry-After` fits `LLM_FAILOVER_RETRY_BUDGET` and the turn "
     "budget, wait it out and retry the same provider once; else",
+    "backoff": "if transient (a 500, 502, 503 or 504; a connection dropped before any "
+    "response), retry the same provider after a 0.2 to 0.5 s jittered backoff "
+    "(`LLM_FAILOVER_SERVER_RETRIES` times), within the turn budget; a `Retry-After` is "
+    "waited out as a 429's; else",
     "without_tools": "if the run has tools, ask the same provider once more without them; else",
 }
 _COOLDOWN = {
@@ -135,7 +144,10 @@ def consequences(kind: Kind) -> tuple[str, str]:
         action = f"{then} at once" if kind.fails_over else then
     else:
         action = f"{_RETRY[kind.retry]} {then}"
-    return action, _COOLDOWN[kind.cooldown]
+    circuit = _COOLDOWN[kind.cooldown]
+    if kind.retry == "backoff":
+        circuit = f"unchanged while its retry is pending; else {circuit}"
+    return action, circuit
 
 
 def policy_table() -> str:

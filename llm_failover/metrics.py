@@ -2,8 +2,9 @@
 
 One JSON line on the `llm_failover` logger per failover (WARNING when a request failed,
 DEBUG when the provider was only skipped: an open circuit would otherwise log a warning
-on every call) and per circuit that opens or closes (WARNING). Details are masked before
-they get here (`errors.redact`, `secrets.mask_error`).
+on every call), per circuit that opens or closes (WARNING), and once per model that cut
+its prompt to a smaller window than was sent (WARNING, `nodes/truncation.py`). Details
+are masked before they get here (`errors.redact`, `secrets.mask_error`).
 
 Counters are `prometheus_client` counters in its default registry, so an app that already
 serves `/metrics` exposes them with no extra code; `snapshot()` reads them from Python and
@@ -20,7 +21,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, Counter, generate_latest
 
-from llm_failover.graph.state import Attempt
+from llm_failover.graph.state import Attempt, Truncated
 from llm_failover.health.circuit import Circuit, change
 from llm_failover.kinds import kind_of
 
@@ -58,6 +59,30 @@ def observe_attempt(attempt: Attempt) -> None:
             for old_error in old_errors:
                 ATTEMPTS.remove(old_provider, old_model, old_error)
         ATTEMPTS.labels(provider, model, error).inc()
+    if (cut := attempt.get("truncated")) is not None:
+        _warn_truncated(attempt, cut)
+
+
+_WARNED_MAX = 256
+"""Models warned about a cut prompt, at most: bounded, whatever model names runs send."""
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_truncated(attempt: Attempt, cut: Truncated) -> None:
+    """One WARNING per model in this process: it cut the prompt, raise its window."""
+    name = (attempt["node"], attempt["model"])
+    with _models_lock:
+        if name in _warned or len(_warned) >= _WARNED_MAX:
+            return
+        _warned.add(name)
+    log.warning(
+        "%s model %r evaluated %d of about %d prompt tokens sent: it cut the prompt to its "
+        "context window, dropping the start of the conversation (system prompt first). "
+        "Raise the model's window (Ollama: num_ctx) and set LLM_FAILOVER_CONTEXT_TOKENS "
+        "(e.g. %s=<window>) so that the history is fitted to it. Said once per model.",
+        attempt["provider"], attempt["model"], cut["evaluated"], cut["sent_tokens"],
+        attempt["node"],
+    )  # fmt: skip
 
 
 def observe_failover(event: dict[str, Any], attempt_detail: str | None = None) -> None:

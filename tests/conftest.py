@@ -113,6 +113,10 @@ def make_graph(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator) -> MakeGr
             "openai_base_url": openai_emu.base_url,
             "ollama_base_url": ollama_emu.base_url,
             "timeout": 2,
+            # Most tests script one 5xx to provoke a failover: the retry of a transient
+            # one is off here, on in tests/test_server_retries.py (server_retries=None
+            # gives the shipped default).
+            "server_retries": 0,
         }
         return build_graph(**{**settings, **overrides})
 
@@ -131,6 +135,7 @@ def app_env(
     monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
     monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
     monkeypatch.setenv("LLM_FAILOVER_CHECKPOINT_URL", str(tmp_path / "threads.sqlite"))
+    monkeypatch.setenv("LLM_FAILOVER_SERVER_RETRIES", "0")  # as in make_graph
 
 
 def failover(source: str, target: str, reason: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ new kind is checked without a new test, once it has a fault that provokes it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, get_args
@@ -58,9 +59,9 @@ def test_the_table_as_it_stands() -> None:
     assert columns == {
         "insufficient_quota": (True, True, "never", False, "quota"),
         "rate_limited": (True, True, "retry_after", False, "retry_after"),
-        "server_error": (True, True, "never", True, "failure"),
+        "server_error": (True, True, "backoff", True, "failure"),
         "timeout": (True, True, "never", True, "failure"),
-        "connection": (True, True, "never", True, "failure"),
+        "connection": (True, True, "backoff", True, "failure"),
         "auth": (True, True, "never", True, "failure"),
         "not_found": (True, True, "never", True, "failure"),
         "context_length": (True, True, "never", False, None),
@@ -83,18 +84,29 @@ def test_readme_failure_policy_table_is_the_kinds_table() -> None:
     assert policy_table() in section, "paste llm_failover.kinds.policy_table() into README"
 
 
-def _attempt(kind: str, retry_after: float | None) -> Attempt:
+def _attempt(kind: str, retry_after: float | None, backoff: float | None = None) -> Attempt:
     """A failed attempt of `kind` on the primary, early in the turn."""
     return {"provider": "openai", "model": "m", "node": "openai", "ok": False, "error": kind,
             "status_code": None, "latency_ms": 10.0, "detail": "x", "retry_after": retry_after,
-            "waited_ms": 0.0, "tools_dropped": False, "probe": False, "trimmed": None,
-            "open_until": None, "turn": "t", "step": 1}  # fmt: skip
+            "waited_ms": 0.0, "backoff": backoff, "tools_dropped": False, "probe": False,
+            "trimmed": None, "truncated": None, "usage": None, "open_until": None, "turn": "t",
+            "step": 1}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", KIND_NAMES)
 def test_router_retries_only_the_kinds_the_table_says(name: str) -> None:
-    """A short Retry-After is waited out for `retry_after` kinds, and for no other."""
-    assert should_retry([_attempt(name, 1.0)], POLICY) is (KINDS[name].retry == "retry_after")
+    """A short Retry-After is waited out for `retry_after` and `backoff` kinds, no other."""
+    waits = KINDS[name].retry in ("retry_after", "backoff")
+    assert should_retry([_attempt(name, 1.0)], POLICY) is waits
+
+
+@pytest.mark.parametrize("name", KIND_NAMES)
+def test_router_backs_off_only_for_the_kinds_the_table_says(name: str) -> None:
+    """A recorded backoff is a retry for `backoff` kinds only, and only as often as allowed."""
+    once = [_attempt(name, None, 0.3)]
+    assert should_retry(once, POLICY) is (KINDS[name].retry == "backoff")
+    assert not should_retry([*once, _attempt(name, None, 0.3)], POLICY)  # one retry by default
+    assert not should_retry(once, dataclasses.replace(POLICY, server_retries=0))
 
 
 @pytest.mark.parametrize("name", KIND_NAMES)

@@ -49,6 +49,7 @@ def test_chain_configured_by_environment_alone(
            "OLLAMA_BASE_URL": ollama_emu.base_url, "OLLAMA_MODEL": "llama3.2"}  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LLM_FAILOVER_SERVER_RETRIES", "0")  # one 5xx fails over
     openai_emu.script(quota())
     upstream.script(server_error())
     state = build_graph().invoke({"messages": [HumanMessage("hi")]})
@@ -143,6 +144,7 @@ def test_injected_groq_client_keeps_its_own_circuit(
     for name, value in {"LLM_FALLBACK_PROVIDER": "groq,mock", "OPENAI_API_KEY": OPENAI_KEY,
                         "OPENAI_BASE_URL": openai_emu.base_url}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LLM_FAILOVER_SERVER_RETRIES", "0")  # one 5xx fails over
     model = "llama-3.3-70b-versatile"
     client = ChatOpenAI(base_url=upstream.base_url, api_key=GROQ_KEY, model=model, max_retries=0)
     graph = build_graph(models={"groq": client})
@@ -169,6 +171,7 @@ def test_failover_event_tells_two_nodes_of_one_provider_apart(
                         "OPENAI_BASE_URL": openai_emu.base_url,
                         "LLM_FALLBACK_MODEL": "gpt-4.1-nano"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LLM_FAILOVER_SERVER_RETRIES", "0")  # one 5xx fails over
     openai_emu.script(server_error())
     parts = list(build_graph().stream({"messages": [HumanMessage("hi")]}, stream_mode="custom"))
     assert parts == [

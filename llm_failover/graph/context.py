@@ -49,6 +49,7 @@ class Context:
     timeout: float | None = _option(run_description("timeout"))
     quota_cooldown: float | None = _option(run_description("quota_cooldown"))
     retry_budget: float | None = _option(run_description("retry_budget"))
+    server_retries: int | None = _option(run_description("server_retries"))
     rate_limit_cooldown: float | None = _option(run_description("rate_limit_cooldown"))
     failure_threshold: int | None = _option(run_description("failure_threshold"))
     failure_cooldown: float | None = _option(run_description("failure_cooldown"))

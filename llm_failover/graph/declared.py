@@ -104,6 +104,15 @@ SETTINGS: tuple[Setting, ...] = (
                   "same provider.",
             run="The longest Retry-After waited out (once) before retrying a rate-limited "
                 "provider; a longer one fails over at once."),
+    Setting(env="LLM_FAILOVER_SERVER_RETRIES", keyword="server_retries",
+            field="server_retries", default=1, bound=Bound(0, 3, zero_ok=True, whole=True),
+            capped=True,
+            about="Retries of the same provider after a transient server error (500, 502, "
+                  "503 without `Retry-After`, 504, a connection dropped before any response), "
+                  "each after a jittered backoff of 0.2 to 0.5 s, within the turn budget, "
+                  "before failing over; `0` fails over at once.",
+            run="Retries of the same provider after a transient 5xx or a connection dropped "
+                "before any response, before failing over; 0 fails over at once."),
     Setting(env="LLM_FAILOVER_RATE_LIMIT_COOLDOWN", keyword="rate_limit_cooldown",
             field="rate_limit_cooldown", default=30.0, bound=Bound(0.0, DAY),
             about="Circuit cooldown after a 429 that gave no `Retry-After`.",

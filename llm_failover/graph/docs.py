@@ -2,6 +2,7 @@
 
 `configuration_table()` renders the declared settings (`declared.py`);
 `providers_table()` the provider registry's built-in types and their variables;
+`kinds.policy_table()` what each error kind leads to (the failure-policy table);
 `run_settings_table()` renders `Context`'s fields with the descriptions Studio shows. Each
 lives in README.md between `<!-- NAME:start ... -->` and `<!-- NAME:end -->`:
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from llm_failover.graph.context import Context
 from llm_failover.graph.declared import SETTINGS
 from llm_failover.graph.limits import DEFAULT_GRANTS
+from llm_failover.kinds import policy_table
 from llm_failover.providers.entry import FIELDS
 from llm_failover.providers.registry import BUILT_IN
 
@@ -71,6 +73,7 @@ def run_settings_table() -> str:
 BLOCKS: Mapping[str, Callable[[], str]] = {
     "settings": configuration_table,
     "providers": providers_table,
+    "kinds": policy_table,
     "run-settings": run_settings_table,
 }
 """Each generated block of the README, by its marker name."""

@@ -23,6 +23,7 @@ class Policy:
 
     quota_cooldown: float = _D["quota_cooldown"].default
     retry_budget: float = _D["retry_budget"].default
+    server_retries: int = _D["server_retries"].default
     rate_limit_cooldown: float = _D["rate_limit_cooldown"].default
     failure_threshold: int = _D["failure_threshold"].default
     failure_cooldown: float = _D["failure_cooldown"].default

@@ -9,6 +9,7 @@ disagree about whether a rate-limited provider gets its one retry. The run's set
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,19 +29,52 @@ def spent(attempts: Sequence[Attempt]) -> float:
 
 
 def should_retry(attempts: Sequence[Attempt], policy: Policy) -> bool:
-    """A kind retried after its Retry-After (a 429) gets one retry, if the wait fits.
+    """Whether the router sends the turn back to the node whose attempt just failed.
 
-    It must fit the retry budget and what is left of the turn budget.
+    A `Retry-After` (a 429's, a 503's) gets one retry when it fits the retry budget; a
+    transient server fault (its attempt has a `backoff`) up to `policy.server_retries`.
+    Either wait must fit what is left of the turn budget.
     """
     if not attempts:
         return False
     last = attempts[-1]
-    wait, kind = last.get("retry_after"), kind_of(last["error"])
-    if kind is None or kind.retry != "retry_after" or wait is None or wait > policy.retry_budget:
+    kind = kind_of(last["error"])
+    if kind is None or kind.retry not in ("retry_after", "backoff"):
         return False
-    if sum(1 for a in attempts if a["node"] == last["node"]) > 1:
-        return False  # already retried once this turn
-    return spent(attempts) + wait < policy.turn_budget
+    tries = sum(1 for a in attempts if a["node"] == last["node"])
+    wait = last.get("retry_after")
+    if wait is not None:
+        allowed = 1 if wait <= policy.retry_budget else 0
+    elif kind.retry == "backoff" and (wait := last.get("backoff")) is not None:
+        allowed = policy.server_retries
+    else:
+        return False
+    return tries <= allowed and spent(attempts) + wait < policy.turn_budget
+
+
+def pause(attempt: Attempt) -> float:
+    """Seconds to wait before retrying `attempt`'s provider: its Retry-After, else backoff."""
+    wait = attempt.get("retry_after")
+    return wait if wait is not None else attempt.get("backoff") or 0.0
+
+
+BACKOFF = (0.2, 0.5)
+"""The range of the backoff before retrying a transient server fault, in seconds.
+
+Long enough for a proxy to pick another replica or a blip to pass, short beside a turn
+budget and a failover; jittered so that workers hit by one blip do not retry in step.
+"""
+
+
+def backoff(turn: str, node: str, step: int) -> float:
+    """The jittered backoff for this turn's attempt at `node` on `step`.
+
+    Derived from those, not drawn at random: a run resumed from its checkpoint, or a
+    test, sees the same wait, while different turns still spread out.
+    """
+    digest = hashlib.blake2b(f"{turn}|{node}|{step}".encode(), digest_size=4).digest()
+    low, high = BACKOFF
+    return round(low + (high - low) * int.from_bytes(digest) / 2**32, 3)
 
 
 def after_attempt(state: RouteState, *, node: str, run: Run) -> str:

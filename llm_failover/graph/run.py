@@ -96,15 +96,16 @@ class Plan:
             timeout=given.get("timeout", base.timeout),
         )
 
-    def _capped(self, name: str, value: Any) -> float:
-        """A run's timeout or budget: within its bounds, and no more than the graph's own."""
-        parsed = float(BY_KEYWORD[name].parse(value, f"context {name}"))
+    def _capped(self, name: str, value: Any) -> float | int:
+        """A run's timeout, budget or count: within its bounds, at most the graph's own."""
+        parsed = BY_KEYWORD[name].parse(value, f"context {name}")
         own = self.settings.timeout if name == "timeout" else getattr(self.settings.policy, name)
         if parsed > own:
+            unit = "" if isinstance(own, int) else " seconds"
             raise ConfigError(
-                f"context {name}: at most the graph's own {own:g} seconds, got {parsed:g}"
+                f"context {name}: at most the graph's own {own:g}{unit}, got {parsed:g}"
             )
-        return parsed
+        return float(parsed) if isinstance(own, float) else parsed
 
     def _nodes(self, name: Any, field: str) -> list[ProviderSpec]:
         """The nodes a provider or node name stands for."""

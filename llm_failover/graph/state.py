@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, TypedDict
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, UsageMetadata
 
 from llm_failover.graph.history import merge_messages
 
@@ -24,6 +24,15 @@ class Trimmed(TypedDict):
     """Estimated tokens of what was sent."""
     limit: int
     """The provider's configured context window."""
+
+
+class Truncated(TypedDict):
+    """A provider that evaluated fewer prompt tokens than were sent: it cut the prompt."""
+
+    sent_tokens: int
+    """Estimated tokens of what was sent (`nodes/fit.py`'s estimate)."""
+    evaluated: int
+    """Prompt tokens the provider reports evaluating (Ollama's `prompt_eval_count`)."""
 
 
 class Attempt(TypedDict):
@@ -42,13 +51,22 @@ class Attempt(TypedDict):
     retry_after: float | None
     """Seconds the provider asked us to wait (a 429's Retry-After), if it said."""
     waited_ms: float
-    """Time waited before this call (a Retry-After being waited out)."""
+    """Time waited before this call (a Retry-After or a backoff being waited out)."""
+    backoff: float | None
+    """Seconds to wait before retrying this transient server fault on the same provider
+    (jittered, fixed when recorded so a resumed run waits the same); None if not one."""
     tools_dropped: bool
     """The provider refused tools ("does not support tools"), so it was asked without."""
     probe: bool
     """This call was the half-open probe of the provider's circuit."""
     trimmed: Trimmed | None
     """What fitting the provider's context window left out (`nodes/fit.py`), if anything."""
+    usage: UsageMetadata | None
+    """Tokens the provider reported for this call, whether or not its answer was used
+    (a refused, empty answer is billed too); None when it reported none. The answer
+    itself reports only its own provider's."""
+    truncated: Truncated | None
+    """The provider evaluated well under the prompt sent (Ollama cut it to its window)."""
     open_until: float | None
     """Epoch seconds the provider's circuit is open until, if this left it open."""
     turn: str

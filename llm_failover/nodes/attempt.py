@@ -18,12 +18,12 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from llm_failover.clock import Clock
-from llm_failover.errors import NO_REQUEST, ErrorKind, Failure, classify, seconds_left
+from llm_failover.errors import NO_REQUEST, ErrorKind, Failure, classify, seconds_left, transient
 from llm_failover.graph.context import Context
-from llm_failover.graph.routing import should_retry, spent
+from llm_failover.graph.routing import backoff, pause, should_retry, spent
 from llm_failover.graph.run import Plan, Run
 from llm_failover.graph.settings import ProviderSpec
-from llm_failover.graph.state import Attempt, State
+from llm_failover.graph.state import Attempt, State, Truncated
 from llm_failover.health.circuit import (
     Admission,
     Circuit,
@@ -36,6 +36,7 @@ from llm_failover.health.store import Transition
 from llm_failover.kinds import KINDS
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.options import ModelCall, bind_options, trace_config
+from llm_failover.nodes.truncation import truncation
 from llm_failover.providers.mock_schema import UNFORCED
 from llm_failover.secrets import mask_error
 from llm_failover.streams import unfinished
@@ -86,12 +87,13 @@ class Call:
         self.earlier = recorded if recorded and recorded[-1]["step"] == step - 1 else []
         previous = self.earlier[-1] if self.earlier else None
         self.retry = previous is not None and previous["node"] == link.spec.node
-        self.wait = (previous["retry_after"] or 0.0) if previous and self.retry else 0.0
+        self.wait = pause(previous) if previous and self.retry else 0.0
         self.probing = bool(previous and self.retry and previous["probe"])
         self.now = link.clock.now()
         self.answer: BaseMessage | None = None
         self.failure: Failure | None = None
-        self.requested = self.tools_dropped = self._done = self.clean = False
+        self.requested = self.tools_dropped = self._done = self.clean = self.transient = False
+        self.truncated: Truncated | None = None
         self.latency = 0.0
         self.given: float | None = None
         """The deadline the last request was given."""
@@ -162,9 +164,12 @@ class Call:
                 # The app demanded a tool call (structured output does): text would break
                 # its parser, so the next provider, at worst the mock, must answer.
                 self.failure = failure("server_error", "forced tool call not returned")
+            else:
+                self.truncated = truncation(value, self.messages, self.trimmed)
             return
         # Masked before it is judged, recorded or raised: upstreams echo keys and URLs.
-        found = classify(mask_error(value, self.link.secrets))
+        masked = mask_error(value, self.link.secrets)
+        found = classify(masked)
         meaning = KINDS[found["kind"]] if found else None
         if meaning and meaning.retry == "without_tools" and self._can_drop_tools():
             self.tools_dropped, self._done = True, False  # once more, without the tools
@@ -173,7 +178,7 @@ class Call:
             raise value  # unknown errors and bad requests: failing over would hide a bug
         if found["kind"] == "context_length" and self.key and (window := stated_window(str(value))):
             WINDOWS.learn(self.key, window)  # later turns are fitted to it
-        self.failure = found
+        self.failure, self.transient = found, transient(masked, found)
 
     def _can_drop_tools(self) -> bool:
         # Once only: a server that still says so without tools has another problem.
@@ -193,13 +198,23 @@ class Call:
             "detail": lost["detail"] if lost else None,
             "retry_after": lost["retry_after"] if lost else None,
             "waited_ms": round(self.wait * 1000, 3),
+            "backoff": self._backoff(),
             "tools_dropped": self.tools_dropped,
             "trimmed": self.trimmed,
+            "truncated": self.truncated,
+            "usage": getattr(self.answer, "usage_metadata", None),
             "probe": self.probing,
             "open_until": None,
             "turn": self.turn,
             "step": self.step,
         }
+
+    def _backoff(self) -> float | None:
+        """The wait before retrying a transient fault (`routing.should_retry` decides)."""
+        lost = self.failure
+        if lost is None or not self.transient or KINDS[lost["kind"]].retry != "backoff":
+            return None
+        return backoff(self.turn, self.link.spec.node, self.step)
 
     def transition(self, attempt: Attempt) -> Transition | None:
         """How the circuit changes (None: no news, e.g. no request or a retry to come)."""

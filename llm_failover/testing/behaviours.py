@@ -71,6 +71,10 @@ class Behaviour:
     window: int | None = None
     """The context window a `context_length` error states (None: the provider's usual)."""
 
+    num_ctx: int | None = None
+    """Ollama only: the context window an `ok` answer cuts the prompt to, from the front,
+    silently, as Ollama does; its `prompt_eval_count` then says only what was kept."""
+
     def __post_init__(self) -> None:
         # A typo in a test script would otherwise surface as a confusing 200.
         if self.kind not in _KINDS:
@@ -82,12 +86,15 @@ def ok(
     *,
     tool_calls: tuple[dict[str, Any], ...] | list[dict[str, Any]] = (),
     delay: float = 0.0,
+    num_ctx: int | None = None,
 ) -> Behaviour:
     """Answer normally: `text`, or the echo `[provider model] reply to: <last user text>`.
 
-    With `tool_calls` and no `text`, the reply content is empty, as real models do.
+    With `tool_calls` and no `text`, the reply content is empty, as real models do. With
+    `num_ctx` (Ollama), a longer prompt is cut to it unannounced, as `prompt_eval_count` shows.
     """
-    return Behaviour(kind="ok", text=text, tool_calls=tuple(tool_calls), delay=delay)
+    return Behaviour(kind="ok", text=text, tool_calls=tuple(tool_calls), delay=delay,
+                     num_ctx=num_ctx)  # fmt: skip
 
 
 def quota() -> Behaviour:
@@ -102,9 +109,12 @@ def rate_limited(
     return Behaviour(kind="rate_limited", retry_after=retry_after, retry_after_ms=retry_after_ms)
 
 
-def server_error(status: int = 500) -> Behaviour:
-    """Answer a 5xx server error (500 unless `status` says otherwise)."""
-    return Behaviour(kind="server_error", status=status)
+def server_error(status: int = 500, *, retry_after: float | None = None) -> Behaviour:
+    """Answer a 5xx server error (500 unless `status` says otherwise).
+
+    With `retry_after`, the `retry-after` header says when to come back (a 503's may).
+    """
+    return Behaviour(kind="server_error", status=status, retry_after=retry_after)
 
 
 def unauthorized(message: str | None = None) -> Behaviour:

@@ -23,6 +23,8 @@ from llm_failover.testing.wire import (
 )
 
 _NDJSON = "application/x-ndjson"
+_TEMPLATE = 4
+"""Tokens a chat template adds around each message (role markers, separators)."""
 
 
 def _now() -> str:
@@ -118,7 +120,10 @@ class OllamaEmulator(Emulator):
     @staticmethod
     def _final(recorded: RecordedRequest, message: dict[str, Any], generated: int) -> Any:
         """Build the closing object of an answer, with deterministic statistics."""
-        prompt = count_tokens(recorded.messages)
+        # A chat template adds a few tokens per message; a window cuts the rest, unannounced.
+        prompt = count_tokens(recorded.messages) + _TEMPLATE * len(recorded.messages)
+        if (window := recorded.behaviour.num_ctx) is not None:
+            prompt = min(prompt, window)
         stats = {
             "load_duration": 1_000_000,
             "prompt_eval_count": prompt,

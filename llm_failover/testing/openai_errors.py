@@ -65,7 +65,9 @@ def openai_error(
         case "busy":
             return 503, _body(_SERVER, "server_error", None), {}
         case _:
-            return 500, _body(_SERVER, "server_error", None), {}
+            wait = behaviour.retry_after  # a 503 may say when to come back
+            extra = {"retry-after": f"{wait:g}"} if wait is not None else {}
+            return 500, _body(_SERVER, "server_error", None), extra
 
 
 def _rate_limited(recorded: RecordedRequest, behaviour: Behaviour) -> tuple[Any, dict[str, str]]:
