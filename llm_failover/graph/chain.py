@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 
 from llm_failover.errors import ConfigError
+from llm_failover.graph.values import seconds
 from llm_failover.providers import (
     BUILT_IN,
     Endpoint,
@@ -24,6 +25,8 @@ from llm_failover.providers import (
     provider_type,
 )
 from llm_failover.providers.registry import Read
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,6 +43,10 @@ class ProviderSpec:
     """Its type and upstream (URL, key): builds its client, names its circuit."""
     context_tokens: int | None = None
     """The provider's context window; the history sent to it is fitted within it."""
+    first_token_timeout: float | None = None
+    """Seconds allowed until its first token or tool-call fragment; None: no limit."""
+    stall_timeout: float | None = None
+    """The longest silence allowed between two chunks once it streams; None: no limit."""
 
 
 def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
@@ -61,8 +68,8 @@ def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
         _model(primary, raw["model"] or own[primary.name], "LLM_MODEL"),
         *_fallback_models(fallbacks, raw["fallback_model"], own),
     ]
-    specs = _specs([resolved[e.name][0] for e in chain], models)
-    return _windows(specs, raw["context_tokens"])
+    specs = _windows(_specs([resolved[e.name][0] for e in chain], models), raw["context_tokens"])
+    return _deadlines(specs, raw["first_token_timeout"], raw["stall_timeout"])
 
 
 def with_clients(
@@ -158,20 +165,74 @@ def _specs(endpoints: Sequence[Endpoint], models: Sequence[str]) -> tuple[Provid
 def _windows(chain: tuple[ProviderSpec, ...], value: Any) -> tuple[ProviderSpec, ...]:
     """Apply `ollama=4096,openai_gpt_4_1_nano=16000` (by provider or node) to the chain."""
     setting = "LLM_FAILOVER_CONTEXT_TOKENS"
-    limits = {s.provider: s.endpoint.type.context_tokens for s in chain}  # types' defaults
-    if isinstance(value, Mapping):
-        value = ",".join(f"{k}={v}" for k, v in value.items())
-    names = {*BUILT_IN, *(spec.provider for spec in chain), *(spec.node for spec in chain)}
-    for item in filter(None, (part.strip() for part in (value or "").split(","))):
-        name, _, number = item.partition("=")
-        if name.strip() not in names:
-            raise ConfigError(f"{setting}: unknown name {name.strip()!r}; valid: {sorted(names)}")
+
+    def tokens(name: str, number: str) -> int:
         if not number.strip().isdigit() or int(number) < 256:
             raise ConfigError(
-                f"{setting}: expected {name.strip()}=<tokens, 256 or more>, got {item!r}"
+                f"{setting}: expected {name}=<tokens, 256 or more>, got {(name + '=' + number)!r}"
             )
-        limits[name.strip()] = int(number)
+        return int(number)
+
+    found = per_node(chain, value, setting, tokens, {"": None})
+    defaults = {s.provider: s.endpoint.type.context_tokens for s in chain}  # types' own
     return tuple(
-        dataclasses.replace(spec, context_tokens=limits.get(spec.node, limits.get(spec.provider)))
+        dataclasses.replace(spec, context_tokens=_lookup(spec, found, defaults)) for spec in chain
+    )
+
+
+def _deadlines(chain: tuple[ProviderSpec, ...], first: Any, stall: Any) -> tuple[ProviderSpec, ...]:
+    """Apply the stream limits (`10`, `openai=10,ollama=60`; 0 turns one off) to the chain."""
+
+    def limits(setting: str, value: Any) -> dict[str, float | None]:
+        def parse(name: str, number: str) -> float | None:
+            return seconds(number.strip(), f"{setting} ({name or 'all'})", zero_ok=True) or None
+
+        return per_node(chain, value, setting, parse, {})
+
+    firsts = limits("LLM_FAILOVER_FIRST_TOKEN_TIMEOUT", first)
+    stalls = limits("LLM_FAILOVER_STALL_TIMEOUT", stall)
+    return tuple(
+        dataclasses.replace(
+            spec,
+            first_token_timeout=_lookup(spec, firsts, {"": spec.endpoint.type.first_token_timeout}),
+            stall_timeout=_lookup(spec, stalls, {"": spec.endpoint.type.stall_timeout}),
+        )
         for spec in chain
     )
+
+
+def _lookup(spec: ProviderSpec, found: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
+    """A spec's value: by node, by provider, for all (""), else the default."""
+    for name in (spec.node, spec.provider, ""):
+        if name in found:
+            return found[name]
+    return defaults.get(spec.provider, defaults.get(""))
+
+
+def per_node(
+    chain: tuple[ProviderSpec, ...],
+    value: Any,
+    setting: str,
+    parse: Callable[[str, str], T],
+    bare: Mapping[str, None],
+) -> dict[str, T]:
+    """Read `name=value,...` (by provider or node name) into values by name.
+
+    A bare value without a name (`10`) is for every provider (key ""), unless `bare`
+    says a name is always needed (it holds "").
+    """
+    if isinstance(value, Mapping):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        value = f"{value}"
+    names = {*BUILT_IN, *(spec.provider for spec in chain), *(spec.node for spec in chain)}
+    found: dict[str, T] = {}
+    for item in filter(None, (part.strip() for part in str(value or "").split(","))):
+        name, equals, number = item.partition("=")
+        name = name.strip() if equals else ""
+        if (name or "" in bare) and name not in names:
+            shown = name if equals else item
+            raise ConfigError(f"{setting}: unknown name {shown!r}; valid: {sorted(names)}")
+        number = number if equals else item
+        found[name] = parse(name, number)
+    return found

@@ -37,6 +37,8 @@ from llm_failover.testing.behaviours import (
     quota,
     rate_limited,
     server_error,
+    slow_first_token,
+    stall,
     unauthorized,
 )
 from llm_failover.testing.clock import FakeClock
@@ -64,5 +66,7 @@ __all__ = [
     "quota",
     "rate_limited",
     "server_error",
+    "slow_first_token",
+    "stall",
     "unauthorized",
 ]

@@ -5,6 +5,7 @@ Also answers the probes clients and tools make first: `GET /` and `GET /api/tags
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
     drop_connection,
+    pause,
     truncated,
     word_pieces,
 )
@@ -147,7 +149,9 @@ class OllamaEmulator(Emulator):
             for line in lines[: behaviour.after]:
                 await response.write(_line(line))
             return await drop_connection(request, response)
-        for line in lines:
+        for index, line in enumerate(lines):
+            if wait := pause(behaviour, index):
+                await asyncio.sleep(wait)
             await response.write(_line(line))
         final = self._final(recorded, {"role": "assistant", "content": ""}, len(lines))
         await response.write(_line(final))

@@ -5,6 +5,7 @@ Error answers come from `openai_errors`; this module shapes successes and broken
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -20,6 +21,7 @@ from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
     drop_connection,
+    pause,
     truncated,
     word_pieces,
 )
@@ -149,7 +151,11 @@ class OpenAIEmulator(Emulator):
                 if data["choices"] and data["choices"][0]["finish_reason"] is None:
                     await response.write(_sse(data))
             return await drop_connection(request, response)
-        for data in chunks:
+        for data in chunks[:1]:  # the role chunk comes with the headers ([] when empty)
+            await response.write(_sse(data))
+        for index, data in enumerate(chunks[1:]):
+            if wait := pause(behaviour, index):
+                await asyncio.sleep(wait)
             await response.write(_sse(data))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
