@@ -13,7 +13,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from llm_failover import create_chat_model
 from llm_failover.errors import ConfigError
 from llm_failover.graph.settings import load_settings
-from llm_failover.testing import OpenAIEmulator, ok, slow_first_token, stall
+from llm_failover.testing import (
+    OllamaEmulator,
+    OpenAIEmulator,
+    ok,
+    quota,
+    slow_first_token,
+    stall,
+)
 from tests.conftest import FAKE_KEY, MakeGraph, failover
 
 USER = {"messages": [("user", "Tell me about particles")]}
@@ -118,6 +125,28 @@ async def test_slow_but_steady_stream_is_not_cut(
     assert time.monotonic() - started > 1.0  # longer in all than either limit
     assert tried(state) == [("openai", None)]
     assert state["messages"][-1].content == STEADY
+
+
+@pytest.mark.parametrize("mode", ["invoke", "astream"])
+async def test_ollama_limits_apply_by_name(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    mode: str,
+) -> None:
+    """Limits named for Ollama cut a slow or stalled Ollama; the mock answers."""
+    openai_emu.always(quota())
+    ollama_emu.script(slow_first_token(3), stall(after=2, seconds=3))
+    graph = make_graph(first_token_timeout="ollama=0.5", stall_timeout="ollama=0.5")
+    details = []
+    for _ in range(2):
+        started = time.monotonic()
+        state, _ = await turn(graph, mode)
+        assert time.monotonic() - started < 2.5
+        assert tried(state)[1:] == [("ollama", "timeout"), ("mock", None)]
+        details.append(state["attempts"][1]["detail"])
+    assert details[0] == "no first token within 0.5 s"
+    assert re.fullmatch(r"stalled 0\.5 s after \d+ chunks", details[1])
 
 
 def test_first_token_timeout_counts_toward_the_circuit(
