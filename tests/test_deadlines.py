@@ -113,6 +113,22 @@ async def test_stall_fails_over_and_stores_nothing_partial(
     ]
 
 
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+async def test_late_primary_token_never_joins_the_backup_stream(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, mode: str
+) -> None:
+    """The cut primary speaks while the backup still streams: none of it reaches the stream."""
+    openai_emu.script(slow_first_token(0.8))
+    ollama_emu.script(ok(STEADY, every=0.15))  # streams from about 0.3 s to 2 s
+    graph = make_graph(first_token_timeout=0.3, timeout=10)
+    state, parts = await turn(graph, mode)
+    assert tried(state) == [("openai", "timeout"), ("ollama", None)]
+    seen = streamed(parts)
+    at = seen.index(("event", failover("openai", "ollama", "timeout")))
+    assert [who for who, _ in seen[at:] if who == "openai"] == []  # only its role chunk before
+    assert "".join(text for who, text in seen if who == "ollama") == STEADY
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_slow_but_steady_stream_is_not_cut(
     make_graph: MakeGraph, openai_emu: OpenAIEmulator, mode: str

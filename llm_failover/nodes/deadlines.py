@@ -6,7 +6,9 @@ the first token come (`LLM_FAILOVER_FIRST_TOKEN_TIMEOUT`) and the gaps between c
 would have returned it. `Watch` decides; `collect` (sync) and `acollect` (async) only
 wait. A sync stream blocks in its socket reads, so `collect` reads it in a worker
 thread and waits on a queue with a timeout; the thread, once cut loose, closes the
-stream at its next chunk, or ends with the client's own read timeout.
+stream at its next chunk, or ends with the client's own read timeout. A `_Gate`, first
+among the call's callbacks, stops that late chunk before LangGraph's token stream (or
+any other callback) sees it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import threading
 import time
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -81,6 +84,35 @@ class Watch:
         return message_chunk_to_message(self.answer) if self.answer else AIMessage(content="")
 
 
+class _Gate(BaseCallbackHandler):
+    """The first callback of a sync stream: once it is cut, no later token gets past."""
+
+    raise_error = True  # its error ends the stream, before the next handlers see the token
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> Any:
+        """Let the token through, unless the stream was cut already."""
+        if self.closed.is_set():
+            raise StreamCut("a chunk came after the stream was cut; dropped")
+
+
+def _gated(config: RunnableConfig, gate: _Gate) -> RunnableConfig:
+    """`config` with the node's callbacks (LangGraph's token stream...) behind `gate`.
+
+    A list of callbacks in a config is appended to the caller's (and managers merge as
+    sets), so the gate is put first in a copy of the node's callbacks themselves.
+    """
+    callbacks = ensure_config(config).get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        gated = callbacks.copy()
+        gated.handlers = [gate, *gated.handlers]
+        gated.inheritable_handlers = [gate, *gated.inheritable_handlers]
+        return {**config, "callbacks": gated}
+    return {**config, "callbacks": [gate, *(callbacks or [])]}
+
+
 def collect(
     call: Runnable[Any, BaseMessage],
     messages: Any,
@@ -93,7 +125,8 @@ def collect(
     Async callers have the whole call's deadline already (`asyncio.timeout` around it).
     """
     feed: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-    loose = threading.Event()
+    gate = _Gate()
+    loose, config = gate.closed, _gated(config, gate)
 
     def pump() -> None:
         try:
