@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from llm_failover.errors import ConfigError
-from llm_failover.graph.values import seconds
+from llm_failover.graph.by_name import deadlines, lookup, per_node
 from llm_failover.providers import (
-    BUILT_IN,
     Endpoint,
     ProviderType,
     endpoint,
@@ -25,8 +24,6 @@ from llm_failover.providers import (
     provider_type,
 )
 from llm_failover.providers.registry import Read
-
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,7 +66,7 @@ def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
         *_fallback_models(fallbacks, raw["fallback_model"], own),
     ]
     specs = _windows(_specs([resolved[e.name][0] for e in chain], models), raw["context_tokens"])
-    return _deadlines(specs, raw["first_token_timeout"], raw["stall_timeout"])
+    return deadlines(specs, raw["first_token_timeout"], raw["stall_timeout"])
 
 
 def with_clients(
@@ -173,66 +170,8 @@ def _windows(chain: tuple[ProviderSpec, ...], value: Any) -> tuple[ProviderSpec,
             )
         return int(number)
 
-    found = per_node(chain, value, setting, tokens, {"": None})
+    found = per_node(chain, value, setting, tokens, named_only=True)
     defaults = {s.provider: s.endpoint.type.context_tokens for s in chain}  # types' own
     return tuple(
-        dataclasses.replace(spec, context_tokens=_lookup(spec, found, defaults)) for spec in chain
+        dataclasses.replace(spec, context_tokens=lookup(spec, found, defaults)) for spec in chain
     )
-
-
-def _deadlines(chain: tuple[ProviderSpec, ...], first: Any, stall: Any) -> tuple[ProviderSpec, ...]:
-    """Apply the stream limits (`10`, `openai=10,ollama=60`; 0 turns one off) to the chain."""
-
-    def limits(setting: str, value: Any) -> dict[str, float | None]:
-        def parse(name: str, number: str) -> float | None:
-            return seconds(number.strip(), f"{setting} ({name or 'all'})", zero_ok=True) or None
-
-        return per_node(chain, value, setting, parse, {})
-
-    firsts = limits("LLM_FAILOVER_FIRST_TOKEN_TIMEOUT", first)
-    stalls = limits("LLM_FAILOVER_STALL_TIMEOUT", stall)
-    return tuple(
-        dataclasses.replace(
-            spec,
-            first_token_timeout=_lookup(spec, firsts, {"": spec.endpoint.type.first_token_timeout}),
-            stall_timeout=_lookup(spec, stalls, {"": spec.endpoint.type.stall_timeout}),
-        )
-        for spec in chain
-    )
-
-
-def _lookup(spec: ProviderSpec, found: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
-    """A spec's value: by node, by provider, for all (""), else the default."""
-    for name in (spec.node, spec.provider, ""):
-        if name in found:
-            return found[name]
-    return defaults.get(spec.provider, defaults.get(""))
-
-
-def per_node(
-    chain: tuple[ProviderSpec, ...],
-    value: Any,
-    setting: str,
-    parse: Callable[[str, str], T],
-    bare: Mapping[str, None],
-) -> dict[str, T]:
-    """Read `name=value,...` (by provider or node name) into values by name.
-
-    A bare value without a name (`10`) is for every provider (key ""), unless `bare`
-    says a name is always needed (it holds "").
-    """
-    if isinstance(value, Mapping):
-        value = ",".join(f"{k}={v}" for k, v in value.items())
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        value = f"{value}"
-    names = {*BUILT_IN, *(spec.provider for spec in chain), *(spec.node for spec in chain)}
-    found: dict[str, T] = {}
-    for item in filter(None, (part.strip() for part in str(value or "").split(","))):
-        name, equals, number = item.partition("=")
-        name = name.strip() if equals else ""
-        if (name or "" in bare) and name not in names:
-            shown = name if equals else item
-            raise ConfigError(f"{setting}: unknown name {shown!r}; valid: {sorted(names)}")
-        number = number if equals else item
-        found[name] = parse(name, number)
-    return found
