@@ -15,8 +15,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from llm_failover.errors import ConfigError
+from llm_failover.graph.by_name import deadlines, lookup, per_node
 from llm_failover.providers import (
-    BUILT_IN,
     Endpoint,
     ProviderType,
     endpoint,
@@ -40,6 +40,10 @@ class ProviderSpec:
     """Its type and upstream (URL, key): builds its client, names its circuit."""
     context_tokens: int | None = None
     """The provider's context window; the history sent to it is fitted within it."""
+    first_token_timeout: float | None = None
+    """Seconds allowed until its first token or tool-call fragment; None: no limit."""
+    stall_timeout: float | None = None
+    """The longest silence allowed between two chunks once it streams; None: no limit."""
 
 
 def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
@@ -61,8 +65,8 @@ def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
         _model(primary, raw["model"] or own[primary.name], "LLM_MODEL"),
         *_fallback_models(fallbacks, raw["fallback_model"], own),
     ]
-    specs = _specs([resolved[e.name][0] for e in chain], models)
-    return _windows(specs, raw["context_tokens"])
+    specs = _windows(_specs([resolved[e.name][0] for e in chain], models), raw["context_tokens"])
+    return deadlines(specs, raw["first_token_timeout"], raw["stall_timeout"])
 
 
 def with_clients(
@@ -158,20 +162,16 @@ def _specs(endpoints: Sequence[Endpoint], models: Sequence[str]) -> tuple[Provid
 def _windows(chain: tuple[ProviderSpec, ...], value: Any) -> tuple[ProviderSpec, ...]:
     """Apply `ollama=4096,openai_gpt_4_1_nano=16000` (by provider or node) to the chain."""
     setting = "LLM_FAILOVER_CONTEXT_TOKENS"
-    limits = {s.provider: s.endpoint.type.context_tokens for s in chain}  # types' defaults
-    if isinstance(value, Mapping):
-        value = ",".join(f"{k}={v}" for k, v in value.items())
-    names = {*BUILT_IN, *(spec.provider for spec in chain), *(spec.node for spec in chain)}
-    for item in filter(None, (part.strip() for part in (value or "").split(","))):
-        name, _, number = item.partition("=")
-        if name.strip() not in names:
-            raise ConfigError(f"{setting}: unknown name {name.strip()!r}; valid: {sorted(names)}")
+
+    def tokens(name: str, number: str) -> int:
         if not number.strip().isdigit() or int(number) < 256:
             raise ConfigError(
-                f"{setting}: expected {name.strip()}=<tokens, 256 or more>, got {item!r}"
+                f"{setting}: expected {name}=<tokens, 256 or more>, got {(name + '=' + number)!r}"
             )
-        limits[name.strip()] = int(number)
+        return int(number)
+
+    found = per_node(chain, value, setting, tokens, named_only=True)
+    defaults = {s.provider: s.endpoint.type.context_tokens for s in chain}  # types' own
     return tuple(
-        dataclasses.replace(spec, context_tokens=limits.get(spec.node, limits.get(spec.provider)))
-        for spec in chain
+        dataclasses.replace(spec, context_tokens=lookup(spec, found, defaults)) for spec in chain
     )

@@ -93,6 +93,16 @@ SETTINGS: tuple[Setting, ...] = (
             run="Seconds allowed per provider call. OpenAI takes it per request; Ollama's "
                 "client keeps the graph's timeout per read, and async runs also get the run's "
                 "limit as a deadline. A call cut by it does not count toward the shared circuit."),
+    Setting(env="LLM_FAILOVER_FIRST_TOKEN_TIMEOUT", keyword="first_token_timeout",
+            shown="`10`, `ollama=60`",
+            about="Seconds allowed until a provider's first token or tool-call fragment, then "
+                  "it fails over as a `timeout`: one number, or by provider or node name "
+                  "(`openai=10,ollama=60`, as `LLM_FAILOVER_CONTEXT_TOKENS`); `0` turns it "
+                  "off. Calls stream from the provider inside the node to watch it, `invoke` "
+                  "too. Raise it for reasoning models, which think before their first token."),
+    Setting(env="LLM_FAILOVER_STALL_TIMEOUT", keyword="stall_timeout", shown="`15`",
+            about="The longest silence allowed between two chunks once a provider streams, "
+                  "then it fails over as a `timeout`; same syntax, `0` turns it off."),
     Setting(env="LLM_FAILOVER_QUOTA_COOLDOWN", keyword="quota_cooldown", field="quota_cooldown",
             default=300.0, bound=Bound(0.0, DAY, zero_ok=True),
             about="Seconds a circuit stays open after `insufficient_quota`; `0` turns the "

@@ -34,6 +34,7 @@ from llm_failover.health.circuit import (
 )
 from llm_failover.health.store import Transition
 from llm_failover.kinds import KINDS
+from llm_failover.nodes.deadlines import Limits, StreamCut
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.options import ModelCall, bind_options, trace_config
 from llm_failover.nodes.truncation import truncation
@@ -133,6 +134,16 @@ class Call:
             return None
         return max(min(self.run.timeout, self.budget_left()), 0.001)
 
+    def limits(self) -> Limits | None:
+        """The stream limits of the call (None: none, so the provider is simply invoked).
+
+        The mock has none: the last resort is never cut short.
+        """
+        spec = self.link.spec
+        if not self.key or (spec.first_token_timeout is None and spec.stall_timeout is None):
+            return None
+        return Limits(first_token=spec.first_token_timeout, stall=spec.stall_timeout)
+
     def prepare(self) -> tuple[ModelCall, RunnableConfig] | None:
         """The model with this call's options bound, and its trace config; None when done.
 
@@ -166,6 +177,9 @@ class Call:
                 self.failure = failure("server_error", "forced tool call not returned")
             else:
                 self.truncated = truncation(value, self.messages, self.trimmed)
+            return
+        if isinstance(value, StreamCut):  # our own limit: its message says which
+            self.failure = failure("timeout", str(value))
             return
         # Masked before it is judged, recorded or raised: upstreams echo keys and URLs.
         masked = mask_error(value, self.link.secrets)

@@ -25,6 +25,7 @@ from llm_failover.graph.state import State
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_attempt, observe_failover
 from llm_failover.nodes.attempt import Call, Link, failure
+from llm_failover.nodes.deadlines import acollect, collect
 from llm_failover.nodes.steps import Steps, attempt_steps, state_update
 
 
@@ -41,7 +42,10 @@ def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) ->
             result = None
             if op[0] == "call":
                 try:
-                    result = ("ok", op[1].invoke(op[2], op[4]))
+                    if op[5] is None:
+                        result = ("ok", op[1].invoke(op[2], op[4]))
+                    else:  # streamed inside, to watch its first token and its silences
+                        result = ("ok", collect(op[1], op[2], op[4], op[5], op[3]))
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":
@@ -69,7 +73,10 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
             if op[0] == "call":
                 try:
                     async with asyncio.timeout(op[3]):  # a real deadline, drips included
-                        result = ("ok", await op[1].ainvoke(op[2], op[4]))
+                        if op[5] is None:
+                            result = ("ok", await op[1].ainvoke(op[2], op[4]))
+                        else:
+                            result = ("ok", await acollect(op[1], op[2], op[4], op[5]))
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":

@@ -2,7 +2,7 @@
 
 `attempt_steps` is a generator that yields each piece of I/O it needs as a small tuple
 ("announce", "admit", "sleep", "call", "update", "release"; the circuit ones name the
-run's circuit key) and receives the result.
+run's circuit key, a call its deadline and stream limits) and receives the result.
 The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke`,
 `sleep` or `asleep`, the store's sync or async methods: that is their only difference.
 """
@@ -44,7 +44,8 @@ def attempt_steps(
                 yield ("sleep", call.wait)
             while (prepared := call.prepare()) is not None:
                 runnable, config = prepared
-                call.take((yield ("call", runnable, call.messages, call.deadline(), config)))
+                call.take((yield ("call", runnable, call.messages, call.deadline(), config,
+                                  call.limits())))  # fmt: skip
         except Exception:  # not GeneratorExit or cancellation: the claim's TTL covers those
             if call.probing:
                 yield ("release", call.key)  # a raised error says nothing about health

@@ -61,6 +61,10 @@ class ProviderType:
     """Without a key its node makes no request and records `not_configured`."""
     context_tokens: int | None = None
     """Its context window when `LLM_FAILOVER_CONTEXT_TOKENS` names none."""
+    first_token_timeout: float = 10.0
+    """Seconds to its first token when `LLM_FAILOVER_FIRST_TOKEN_TIMEOUT` names none."""
+    stall_timeout: float = 15.0
+    """The longest silence mid-stream when `LLM_FAILOVER_STALL_TIMEOUT` names none."""
     last_resort: bool = False
     """It never fails (the mock): last in a chain, no circuit or deadline, no model to
     choose, and its answers are `degraded`."""

@@ -42,6 +42,7 @@ BUILT_IN: Mapping[str, ProviderType] = {
             default_model="qwen2.5:0.5b",
             default_base_url="http://localhost:11434",
             context_tokens=4096,  # the server's own default, stated so the history fits it
+            first_token_timeout=60.0,  # room for a cold load of the model into memory
         ),
         ProviderType(
             name="mock",

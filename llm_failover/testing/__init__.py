@@ -39,6 +39,8 @@ from llm_failover.testing.behaviours import (
     quota,
     rate_limited,
     server_error,
+    slow_first_token,
+    stall,
     unauthorized,
     unterminated,
 )
@@ -69,6 +71,8 @@ __all__ = [
     "quota",
     "rate_limited",
     "server_error",
+    "slow_first_token",
+    "stall",
     "unauthorized",
     "unterminated",
 ]

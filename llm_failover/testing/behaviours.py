@@ -75,6 +75,15 @@ class Behaviour:
     """Ollama only: the context window an `ok` answer cuts the prompt to, from the front,
     silently, as Ollama does; its `prompt_eval_count` then says only what was kept."""
 
+    first_token: float = 0.0
+    """Seconds between the stream's headers (sent at once) and its first content chunk."""
+
+    stall_after: int | None = None
+    """How many content chunks an `ok` stream sends before going silent for `seconds`."""
+
+    every: float = 0.0
+    """Seconds between two content chunks of a stream: a slow but steady model."""
+
     def __post_init__(self) -> None:
         # A typo in a test script would otherwise surface as a confusing 200.
         if self.kind not in _KINDS:
@@ -87,14 +96,33 @@ def ok(
     tool_calls: tuple[dict[str, Any], ...] | list[dict[str, Any]] = (),
     delay: float = 0.0,
     num_ctx: int | None = None,
+    every: float = 0.0,
 ) -> Behaviour:
     """Answer normally: `text`, or the echo `[provider model] reply to: <last user text>`.
 
     With `tool_calls` and no `text`, the reply content is empty, as real models do. With
     `num_ctx` (Ollama), a longer prompt is cut to it unannounced, as `prompt_eval_count` shows.
+    A stream sends its content chunks `every` seconds apart.
     """
-    return Behaviour(kind="ok", text=text, tool_calls=tuple(tool_calls), delay=delay,
-                     num_ctx=num_ctx)  # fmt: skip
+    calls = tuple(tool_calls)
+    return Behaviour(kind="ok", text=text, tool_calls=calls, delay=delay, num_ctx=num_ctx,
+                     every=every)  # fmt: skip
+
+
+def slow_first_token(seconds: float, text: str | None = None) -> Behaviour:
+    """Answer `ok`, its first content chunk `seconds` late; a stream's headers come at once.
+
+    A non-streamed answer comes whole after `seconds`.
+    """
+    return Behaviour(kind="ok", text=text, first_token=seconds)
+
+
+def stall(after: int = 3, seconds: float = 3600.0, text: str | None = None) -> Behaviour:
+    """Answer `ok`, but go silent for `seconds` after `after` content chunks, then finish.
+
+    A non-streamed answer comes whole after `seconds`.
+    """
+    return Behaviour(kind="ok", text=text, stall_after=after, seconds=seconds)
 
 
 def quota() -> Behaviour:

@@ -5,6 +5,7 @@ Also answers the probes clients and tools make first: `GET /` and `GET /api/tags
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
     drop_connection,
+    pause,
     truncated,
     word_pieces,
 )
@@ -171,9 +173,11 @@ class OllamaEmulator(Emulator):
             for line in lines[: behaviour.after]:
                 await response.write(_line(line))
             return await drop_connection(request, response)
-        for i, line in enumerate(lines):
-            if behaviour.kind == "malformed" and i == behaviour.after:
+        for index, line in enumerate(lines):
+            if behaviour.kind == "malformed" and index == behaviour.after:
                 await response.write(_line(line)[:30] + b"\n")  # a line cut short
+            if wait := pause(behaviour, index):
+                await asyncio.sleep(wait)
             await response.write(_line(line))
         if behaviour.kind != "unterminated" or behaviour.finish:
             final = self._final(recorded, {"role": "assistant", "content": ""}, len(lines))

@@ -5,6 +5,7 @@ Error answers come from `openai_errors`; this module shapes successes and broken
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -20,6 +21,7 @@ from llm_failover.testing.wire import (
     RecordedRequest,
     count_tokens,
     drop_connection,
+    pause,
     truncated,
     word_pieces,
 )
@@ -154,9 +156,13 @@ class OpenAIEmulator(Emulator):
         if behaviour.kind == "unterminated" and not behaviour.finish:
             # Neither the finishing chunk nor the usage after it.
             chunks = [c for c in chunks if c["choices"] and not c["choices"][0]["finish_reason"]]
-        for i, data in enumerate(chunks):
-            if behaviour.kind == "malformed" and i == 1 + behaviour.after:
+        for data in chunks[:1]:  # the role chunk comes with the headers ([] when empty)
+            await response.write(_sse(data))
+        for index, data in enumerate(chunks[1:]):
+            if behaviour.kind == "malformed" and index == behaviour.after:
                 await response.write(_sse(data)[:40] + b"\n\n")  # an event cut short
+            if wait := pause(behaviour, index):
+                await asyncio.sleep(wait)
             await response.write(_sse(data))
         if behaviour.kind != "unterminated":
             await response.write(b"data: [DONE]\n\n")

@@ -21,6 +21,7 @@ from llm_failover.testing.wire import (
     RecordedRequest,
     auth_digest,
     drop_connection,
+    held,
     last_user_text,
 )
 
@@ -201,6 +202,8 @@ class Emulator:
             return await drop_connection(request)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
+        if not recorded.stream and held(behaviour):
+            await asyncio.sleep(held(behaviour))  # a whole answer waits for its slowest token
         answer = shaped(behaviour, self.wanted(body), self.echo(recorded))
         return await self.respond(request, recorded, answer)
 

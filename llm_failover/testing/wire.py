@@ -77,6 +77,21 @@ def count_tokens(messages: list[Any]) -> int:
     return sum(len(content_text(m.get("content")).split()) for m in messages if isinstance(m, dict))
 
 
+def pause(behaviour: Behaviour, index: int) -> float:
+    """Seconds to stay silent before content chunk `index` (0: the first) of a stream."""
+    if index == 0:
+        return behaviour.first_token
+    if index == behaviour.stall_after:
+        return behaviour.seconds
+    return behaviour.every
+
+
+def held(behaviour: Behaviour) -> float:
+    """Seconds a non-streamed answer is held back by its stream pacing (first token, stall)."""
+    stalled = behaviour.seconds if behaviour.stall_after is not None else 0.0
+    return behaviour.first_token + stalled
+
+
 async def drop_connection(
     request: web.BaseRequest, response: web.StreamResponse | None = None
 ) -> web.StreamResponse:

@@ -1,0 +1,181 @@
+"""Stream deadlines: a provider's first token, and its silences once it streams.
+
+The provider node asks for a stream even when its caller invoked, so that it can see
+the first token come (`LLM_FAILOVER_FIRST_TOKEN_TIMEOUT`) and the gaps between chunks
+(`LLM_FAILOVER_STALL_TIMEOUT`); the chunks are summed into the answer, as `invoke`
+would have returned it. `Watch` decides; `collect` (sync) and `acollect` (async) only
+wait. A sync stream blocks in its socket reads, so `collect` reads it in a worker
+thread and waits on a queue with a timeout; the thread, once cut loose, closes the
+stream at its next chunk, or ends with the client's own read timeout. A `_Gate`, first
+among the call's callbacks, stops that late chunk before LangGraph's token stream (or
+any other callback) sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import queue
+import threading
+import time
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Limits:
+    """One call's stream limits, in seconds (None: that limit is off)."""
+
+    first_token: float | None
+    """Until the first token or tool-call fragment."""
+    stall: float | None
+    """Between two chunks, once the first token came."""
+    total: float | None = None
+    """The whole call (`LLM_FAILOVER_TIMEOUT`), for sync callers; async ones have their own."""
+
+
+class StreamCut(Exception):
+    """A provider's stream was cut by one of the limits; the message says which."""
+
+
+class Watch:
+    """The clock of one stream: how long to wait for the next chunk, and what came."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.started = self.last = time.monotonic()
+        self.chunks = 0
+        self.answer: AIMessageChunk | None = None
+        self.tokens = False
+        """Whether a token (or tool-call fragment) came yet."""
+
+    def wait(self) -> float | None:
+        """Seconds the next chunk may take (None: no limit)."""
+        now = time.monotonic()
+        limit = self.limits.stall if self.tokens else self.limits.first_token
+        waits = [] if limit is None else [limit - (now - self.last)]
+        if self.limits.total is not None:
+            waits.append(self.limits.total - (now - self.started))
+        return max(min(waits), 0.0) if waits else None
+
+    def seen(self, chunk: BaseMessage) -> None:
+        """Add `chunk` to the answer; any chunk restarts the stall clock once tokens came."""
+        self.last = time.monotonic()
+        self.chunks += 1
+        if isinstance(chunk, AIMessageChunk):
+            self.answer = chunk if self.answer is None else self.answer + chunk
+            self.tokens = self.tokens or bool(chunk.content or chunk.tool_call_chunks)
+
+    def cut(self) -> StreamCut:
+        """The error saying which limit the stream passed."""
+        limits, total = self.limits, self.limits.total
+        if total is not None and time.monotonic() - self.started >= total - 0.001:
+            return StreamCut(f"no complete answer within {total:g} s")
+        if not self.tokens:
+            return StreamCut(f"no first token within {limits.first_token:g} s")
+        return StreamCut(f"stalled {limits.stall:g} s after {self.chunks} chunks")
+
+    def result(self) -> BaseMessage:
+        """The summed answer, as `invoke` returns it (an empty one if nothing came)."""
+        return message_chunk_to_message(self.answer) if self.answer else AIMessage(content="")
+
+
+class _Gate(BaseCallbackHandler):
+    """The first callback of a sync stream: once it is cut, no later token gets past."""
+
+    raise_error = True  # its error ends the stream, before the next handlers see the token
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def on_llm_new_token(self, *args: Any, **kwargs: Any) -> Any:
+        """Let the token through, unless the stream was cut already."""
+        if self.closed.is_set():
+            raise StreamCut("a chunk came after the stream was cut; dropped")
+
+
+def _gated(config: RunnableConfig, gate: _Gate) -> RunnableConfig:
+    """`config` with the node's callbacks (LangGraph's token stream...) behind `gate`.
+
+    A list of callbacks in a config is appended to the caller's (and managers merge as
+    sets), so the gate is put first in a copy of the node's callbacks themselves.
+    """
+    callbacks = ensure_config(config).get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        gated = callbacks.copy()
+        gated.handlers = [gate, *gated.handlers]
+        gated.inheritable_handlers = [gate, *gated.inheritable_handlers]
+        return {**config, "callbacks": gated}
+    return {**config, "callbacks": [gate, *(callbacks or [])]}
+
+
+def collect(
+    call: Runnable[Any, BaseMessage],
+    messages: Any,
+    config: RunnableConfig,
+    limits: Limits,
+    total: float | None,
+) -> BaseMessage:
+    """`call.stream(...)` summed into one answer, cut when a limit or `total` passes (sync).
+
+    Async callers have the whole call's deadline already (`asyncio.timeout` around it).
+    """
+    feed: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    gate = _Gate()
+    loose, config = gate.closed, _gated(config, gate)
+
+    def pump() -> None:
+        try:
+            for chunk in call.stream(messages, config):
+                if loose.is_set():
+                    return  # closes the stream: its connection is not held any longer
+                feed.put(("chunk", chunk))
+        except BaseException as exc:  # handed to the caller's thread, which judges it
+            feed.put(("error", exc))
+        else:
+            feed.put(("end", None))
+
+    # The caller's context, so the callbacks (LangGraph's token stream) see the chunks.
+    worker = contextvars.copy_context()
+    threading.Thread(target=worker.run, args=(pump,), daemon=True, name="llm-stream").start()
+    watch = Watch(dataclasses.replace(limits, total=total))
+    try:
+        while True:
+            try:
+                kind, value = feed.get(timeout=watch.wait())
+            except queue.Empty:
+                raise watch.cut() from None
+            if kind == "end":
+                return watch.result()
+            if kind == "error":
+                raise value
+            watch.seen(value)
+    finally:
+        loose.set()
+
+
+async def acollect(
+    call: Runnable[Any, BaseMessage], messages: Any, config: RunnableConfig, limits: Limits
+) -> BaseMessage:
+    """`call.astream(...)` summed into one answer, cut when a limit passes (async)."""
+    stream = aiter(call.astream(messages, config))
+    watch = Watch(limits)
+    try:
+        while True:
+            limit = asyncio.timeout(watch.wait())
+            try:
+                async with limit:
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                return watch.result()
+            except TimeoutError:
+                if limit.expired():
+                    raise watch.cut() from None
+                raise  # the client's own, or the whole call's deadline around us
+            watch.seen(chunk)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
