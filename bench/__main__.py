@@ -17,7 +17,16 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before anything imports it
 
-from bench import anatomy, ceiling, failover, healthy, long_sessions, profile, throughput
+from bench import (
+    anatomy,
+    ceiling,
+    deadlines,
+    failover,
+    healthy,
+    long_sessions,
+    profile,
+    throughput,
+)
 from bench.env import Env, started
 from bench.report import Section, write
 
@@ -29,6 +38,7 @@ SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
     "failover": lambda env, _out: failover.run(env),
     "throughput": lambda env, _out: [throughput.run(env)],
     "long": lambda env, _out: [long_sessions.run(env)],
+    "deadlines": lambda env, _out: deadlines.run(env),
     "profile": lambda env, out: [profile.run(env, out)],
 }
 

@@ -75,23 +75,25 @@ def backup(up: Upstreams) -> ChatOllama:
     return ChatOllama(model=OLLAMA_MODEL, base_url=up.ollama)
 
 
-def with_fallbacks(up: Upstreams, *, max_retries: int | None) -> Tool:
+def with_fallbacks(
+    up: Upstreams, *, max_retries: int | None, timeout: float = TIMEOUT, label: str = ""
+) -> Tool:
     """`ChatOpenAI(...).with_fallbacks([ChatOllama(...)])`, the SDK's retries as given."""
     retries: dict[str, Any] = {} if max_retries is None else {"max_retries": max_retries}
     primary = ChatOpenAI(
         model=OPENAI_MODEL,
         api_key=SecretStr(API_KEY),
         base_url=up.openai,
-        timeout=TIMEOUT,
+        timeout=timeout,
         **retries,
     )
     chain = primary.with_fallbacks([backup(up)])
-    label = "default retries" if max_retries is None else f"max_retries={max_retries}"
+    label = label or ("default retries" if max_retries is None else f"max_retries={max_retries}")
     return Tool(f"with_fallbacks ({label})", lambda _t, h: chain.invoke(h),
                 lambda _t, h: chain.ainvoke(h))  # fmt: skip
 
 
-def litellm_router(up: Upstreams, label: str, **settings: Any) -> Tool:
+def litellm_router(up: Upstreams, label: str, timeout: float = TIMEOUT, **settings: Any) -> Tool:
     """LiteLLM's `Router`: the OpenAI deployment with the Ollama one as its fallback."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch on import
     # Imported here, as a plain module: only `python3 dev.py bench` installs it.
@@ -101,7 +103,7 @@ def litellm_router(up: Upstreams, label: str, **settings: Any) -> Tool:
     model_list: list[dict[str, Any]] = [
         {"model_name": "primary", "litellm_params": {
             "model": f"openai/{OPENAI_MODEL}", "api_base": up.openai, "api_key": API_KEY,
-            "timeout": TIMEOUT}},
+            "timeout": timeout, "stream_timeout": timeout}},
         {"model_name": "backup", "litellm_params": {
             "model": f"ollama_chat/{OLLAMA_MODEL}", "api_base": up.ollama, "timeout": TIMEOUT}},
     ]  # fmt: skip
