@@ -23,7 +23,7 @@ from llm_failover import build_graph
 from llm_failover.graph.builder import FailoverGraph
 from llm_failover.graph.declared import BY_ENV
 from llm_failover.graph.settings import ENV_NAMES
-from llm_failover.health.store import PROCESS_STORE
+from llm_failover.health.store import PROCESS_STORE, MemoryStore
 from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
 from llm_failover.windows import WINDOWS
 
@@ -119,6 +119,22 @@ def make_graph(openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator) -> MakeGr
             "server_retries": 0,
         }
         return build_graph(**{**settings, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    """A circuit store of this test's own."""
+    return MemoryStore()
+
+
+@pytest.fixture
+def graph_with(make_graph: MakeGraph, clock: FakeClock, store: MemoryStore) -> MakeGraph:
+    """make_graph with the fake clock and the test's own circuit store."""
+
+    def make(**overrides: Any) -> FailoverGraph:
+        return make_graph(clock=clock.clock, circuit_store=store, **overrides)
 
     return make
 

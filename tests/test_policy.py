@@ -35,22 +35,6 @@ from llm_failover.testing import (
 from tests.conftest import FAKE_KEY, T0, MakeGraph
 
 
-@pytest.fixture
-def store() -> MemoryStore:
-    """A circuit store of this test's own."""
-    return MemoryStore()
-
-
-@pytest.fixture
-def graph_with(make_graph: MakeGraph, clock: FakeClock, store: MemoryStore) -> MakeGraph:
-    """make_graph with the fake clock and the test's circuit store."""
-
-    def make(**overrides: Any) -> FailoverGraph:
-        return make_graph(clock=clock.clock, circuit_store=store, **overrides)
-
-    return make
-
-
 def openai_circuit(store: MemoryStore, emu: OpenAIEmulator, key: str = FAKE_KEY) -> Any:
     """The OpenAI primary's circuit record (None: closed)."""
     return store.get(circuit_key("openai", emu.base_url, "gpt-4o-mini", key))

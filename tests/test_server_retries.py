@@ -32,18 +32,11 @@ _STREAM: Any = ["messages", "values"]
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    """A circuit store of this test's own."""
-    return MemoryStore()
-
-
-@pytest.fixture
-def graph_with(make_graph: MakeGraph, clock: FakeClock, store: MemoryStore) -> MakeGraph:
-    """make_graph with the fake clock, the test's circuit store and the shipped retries."""
+def graph_with(graph_with: MakeGraph) -> MakeGraph:
+    """The shared graph_with, with the shipped server retries (conftest turns them off)."""
 
     def make(**overrides: Any) -> FailoverGraph:
-        settings: dict[str, Any] = {"server_retries": None, **overrides}  # None: the default
-        return make_graph(clock=clock.clock, circuit_store=store, **settings)
+        return graph_with(**{"server_retries": None, **overrides})  # None: the default
 
     return make
 
