@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from llm_failover.extras import require
+from llm_failover.graph.declared import BY_ENV
 
 if TYPE_CHECKING:
     from llm_failover.postgres import PostgresCheckpointer
@@ -82,12 +83,16 @@ class AsyncInThreads(BaseCheckpointSaver[Any]):
         await asyncio.to_thread(self.delete_thread, thread_id)
 
 
+# Where the drop-in keeps threads when no URL is set: the declared setting's default.
+_SQLITE_DEFAULT = str(BY_ENV["LLM_FAILOVER_CHECKPOINT_URL"].default)
+
+
 class SqliteCheckpointer(AsyncInThreads, SqliteSaver):
     """`SqliteSaver` whose async methods run the sync ones in a thread."""
 
 
 def open_checkpointer(
-    url: str | None, default: str = "llm-failover.sqlite", *, connect_timeout: float | None = None
+    url: str | None, default: str = _SQLITE_DEFAULT, *, connect_timeout: float | None = None
 ) -> Any:
     """A checkpointer for `url`: PostgreSQL or a SQLite file.
 

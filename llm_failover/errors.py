@@ -23,6 +23,7 @@ import httpx
 import ollama
 import openai
 
+from llm_failover.kinds import KINDS
 from llm_failover.kinds import ErrorKind as ErrorKind  # its home; re-exported with `Failure`
 from llm_failover.secrets import mask
 from llm_failover.streams import malformed
@@ -242,12 +243,10 @@ def transient(exc: BaseException, failure: Failure) -> bool:
     a stream cut mid-answer or an error inside a 200 are not, since a retry would wait out
     the same fault again or repeat a half-sent answer; a `Retry-After` has its own rule.
     """
-    if failure["retry_after"] is not None:
+    if failure["retry_after"] is not None or KINDS[failure["kind"]].retry != "backoff":
         return False
     if failure["kind"] == "server_error":
         return failure["status_code"] in TRANSIENT_STATUS
-    if failure["kind"] != "connection":
-        return False
     seen: BaseException | None = exc
     for _ in range(8):  # the SDKs wrap the transport error; a bound, as chains may loop
         if seen is None:

@@ -27,10 +27,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from llm_failover.checkpoint import AsyncInThreads
 from llm_failover.errors import ConfigError
 from llm_failover.graph.declared import BY_ENV
+from llm_failover.graph.settings import pick
 from llm_failover.secrets import mask
 
 _TIMEOUT = BY_ENV["LLM_FAILOVER_CHECKPOINT_TIMEOUT"]
-TIMEOUT_ENV = _TIMEOUT.env
 _NAMED = (("host", "host"), ("hostaddr", "address"), ("port", "port"),
           ("dbname", "database"), ("user", "user"))  # fmt: skip
 _SETUP_LOCK = 0x11F0_7A11  # any constant of our own, for pg_advisory_lock
@@ -91,9 +91,7 @@ def _setup(conn: psycopg.Connection[Any]) -> None:
 
 def timeout_seconds(value: float | str | None) -> float:
     """Seconds to wait for a connection: `value`, else its variable, else its default."""
-    if value is None:
-        value = os.environ.get(TIMEOUT_ENV, "").strip() or None
-    return float(_TIMEOUT.parse(value))
+    return float(_TIMEOUT.parse(pick(value, os.environ, _TIMEOUT.env)))
 
 
 def libpq_seconds(timeout: float) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Hashable, Mapping
+from functools import partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -93,7 +94,7 @@ def build_graph(
     return guarded(
         graph,
         turn_wait=settings.policy.turn_budget + settings.timeout,
-        check_context=lambda context: plan.resolve(context_of(context)),
+        check_context=partial(_checked, plan),
         durability="sync" if saves else None,
     )
 
@@ -127,3 +128,10 @@ def _router(plan: Plan, node: str) -> Callable[[RouteState, Runtime[Context]], s
 def _targets(node: str, later: list[str]) -> dict[Hashable, str]:
     """Where a provider's edge may lead; the labels name the edges in Studio's drawing."""
     return {"answered": END, "retry": node, **{n: n for n in later}, GIVE_UP: GIVE_UP}
+
+
+def _checked(plan: Plan, context: Any) -> Context:
+    """The run's context as a `Context`, refused (`ConfigError`) before anything is stored."""
+    run_context = context_of(context)
+    plan.resolve(run_context)  # cached on the object: the graph's nodes reuse the result
+    return run_context

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +51,7 @@ class GuardedGraph(Compiled):
         self,
         *,
         turn_wait: float,
-        check_context: Callable[[Any], object],
+        check_context: Callable[[Any], Context],
         durability: Durability | None = None,
         **kwargs: Any,
     ) -> None:
@@ -67,40 +67,46 @@ class GuardedGraph(Compiled):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """`Pregel.stream`, checked and holding the thread for the whole run."""
-        saver, thread = self._target(input, config, kwargs.get("context"))
+        saver, thread, kwargs = self._target(input, config, kwargs)
         with _turn(saver, thread, self.turn_wait):
-            yield from super().stream(input, config, **self._defaults_for(kwargs))
+            yield from super().stream(input, config, **kwargs)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """`Pregel.astream`, checked and holding the thread for the whole run."""
-        saver, thread = self._target(input, config, kwargs.get("context"))
+        saver, thread, kwargs = self._target(input, config, kwargs)
         async with _aturn(saver, thread, self.turn_wait):
-            async for part in super().astream(input, config, **self._defaults_for(kwargs)):
+            async for part in super().astream(input, config, **kwargs):
                 yield part
 
-    def _defaults_for(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        # `invoke` passes `durability=None` on; a caller's own choice wins.
-        if self.durability is None or kwargs.get("durability") is not None:
-            return kwargs
-        return {**kwargs, "durability": self.durability}
-
     def _target(
-        self, input: Any, config: RunnableConfig | None, context: Any
-    ) -> tuple[Any, str | None]:
-        """Check the run; the checkpointer and thread to hold (None: nothing to hold)."""
+        self, input: Any, config: RunnableConfig | None, kwargs: dict[str, Any]
+    ) -> tuple[Any, str | None, dict[str, Any]]:
+        """Check the run; what it holds, and the keyword arguments to run it with.
+
+        The checkpointer and thread to hold (None: nothing to hold), and `kwargs` with the
+        graph's default durability and the checked context.
+        """
         saver = self.checkpointer if isinstance(self.checkpointer, BaseCheckpointSaver) else None
         thread = check_run(input, merge_configs(self.config, config), checkpointed=bool(saver))
-        self.check_context(context)
-        return saver, thread
+        context = kwargs.get("context")
+        checked = self.check_context(context)
+        if isinstance(context, Mapping):
+            # The checked object itself, so the graph's nodes resolve it from its cache
+            # instead of building and validating a second Context from the same dict.
+            kwargs = {**kwargs, "context": checked}
+        # `invoke` passes `durability=None` on; a caller's own choice wins.
+        if self.durability is not None and kwargs.get("durability") is None:
+            kwargs = {**kwargs, "durability": self.durability}
+        return saver, thread, kwargs
 
 
 def guarded(
     graph: Compiled,
     *,
     turn_wait: float,
-    check_context: Callable[[Any], object],
+    check_context: Callable[[Any], Context],
     durability: Durability | None = None,
 ) -> GuardedGraph:
     """`graph` as a `GuardedGraph`: the same graph, rebuilt as `Pregel.copy` rebuilds one."""

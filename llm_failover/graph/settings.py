@@ -22,7 +22,7 @@ from llm_failover.graph.policy import Policy, load_policy
 from llm_failover.providers.registry import BUILT_IN_SETTINGS
 from llm_failover.secrets import url_secrets
 
-__all__ = ["ENV_NAMES", "ProviderSpec", "Settings", "load_settings", "read_environment"]
+__all__ = ["ENV_NAMES", "ProviderSpec", "Settings", "load_settings", "pick", "read_environment"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -67,7 +67,7 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     _check_keywords(overrides, ())
 
     def read(keyword: str, name: str) -> Any:
-        return _pick(overrides.get(keyword), env, name)
+        return pick(overrides.get(keyword), env, name)
 
     raw = {key: read(key, name) for key, name in ENV_NAMES.items()}
     chain = load_chain(raw, read)
@@ -108,7 +108,7 @@ def _check_keywords(overrides: Mapping[str, Any], chain: Sequence[ProviderSpec])
         )
 
 
-def _pick(value: Any, env: Mapping[str, str], name: str) -> Any:
+def pick(value: Any, env: Mapping[str, str], name: str) -> Any:
     """A keyword's value if given (None: not given), else the environment's."""
     if value is None:
         return env.get(name, "").strip() or None

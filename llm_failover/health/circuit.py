@@ -70,6 +70,14 @@ def admission(record: Circuit | None, now: float) -> Admission:
     return "skip" if now < record["open_until"] else "probe"
 
 
+_COOLDOWNS = {
+    "quota": "quota_cooldown",
+    "retry_after": "rate_limit_cooldown",
+    "failure": "failure_cooldown",
+}
+"""The `Policy` field each kind of cooldown (`kinds.Kind.cooldown`) is set by."""
+
+
 def after_failure(
     record: Circuit | None, failure: Failure, policy: Policy, now: float, *, probing: bool
 ) -> Circuit | None:
@@ -102,22 +110,17 @@ def stricter(record: Circuit | None, policy: Policy, shared: Policy, now: float)
     since = record.get("since") if record else None
     if record is None or since is None:
         return False
-    kind, cooldown = kind_of(record["reason"]), 0.0
-    if kind is None:
-        return False  # a reason this release does not know (another version wrote it)
-    if kind.cooldown == "quota" and policy.quota_cooldown != shared.quota_cooldown:
-        cooldown = policy.quota_cooldown
-    elif (
-        kind.cooldown == "retry_after" and policy.rate_limit_cooldown != shared.rate_limit_cooldown
-    ):
-        cooldown = policy.rate_limit_cooldown
-    elif kind.counted and record["failures"] >= policy.failure_threshold:
-        changed = (policy.failure_threshold, policy.failure_cooldown) != (
-            shared.failure_threshold,
-            shared.failure_cooldown,
-        )
-        cooldown = policy.failure_cooldown if changed else 0.0
-    return now < since + cooldown
+    kind = kind_of(record["reason"])
+    field = _COOLDOWNS.get(kind.cooldown or "") if kind else None
+    if kind is None or field is None:
+        return False  # a reason this release does not know, or one with no cooldown
+    cooldown: float = getattr(policy, field)
+    changed = cooldown != getattr(shared, field)
+    if kind.cooldown == "failure":
+        if record["failures"] < policy.failure_threshold:
+            return False
+        changed = changed or policy.failure_threshold != shared.failure_threshold
+    return changed and now < since + cooldown
 
 
 def after_success(record: Circuit | None, now: float, *, probing: bool) -> Circuit | None:

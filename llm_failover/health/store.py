@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from llm_failover.extras import require
 from llm_failover.health.circuit import Admission, Circuit, admission
@@ -54,6 +54,13 @@ class CircuitStore(Protocol):
 SWEEP_EVERY = 60.0
 """Seconds between sweeps of expired records (at an update, under the lock)."""
 
+_Held = TypeVar("_Held", float, tuple[Circuit, float])
+
+
+def _unexpired(entries: dict[str, _Held], now: float) -> dict[str, _Held]:
+    """The entries whose expiry (a time, or a record's second item) is still ahead."""
+    return {k: v for k, v in entries.items() if (v[1] if isinstance(v, tuple) else v) > now}
+
 
 class MemoryStore:
     """Circuits in this process's memory: a dict under a lock (no I/O, so async is free).
@@ -85,7 +92,7 @@ class MemoryStore:
                 if self._probes.get(key, 0.0) > now:
                     return "skip", record  # another request is already probing
                 if len(self._probes) >= self.max_records:  # claims left by crashed calls
-                    self._probes = {k: t for k, t in self._probes.items() if t > now}
+                    self._probes = _unexpired(self._probes, now)
                 self._probes[key] = now + claim_for
             return decision, record
 
@@ -102,13 +109,13 @@ class MemoryStore:
                 self._records[key] = (record, now + keep)
             if now >= self._sweep_at:  # expired records go even if nobody reads them again
                 self._sweep_at = now + SWEEP_EVERY
-                self._records = {k: held for k, held in self._records.items() if held[1] > now}
-                self._probes = {k: until for k, until in self._probes.items() if until > now}
+                self._records = _unexpired(self._records, now)
+                self._probes = _unexpired(self._probes, now)
             return record
 
     def _evict(self, now: float) -> None:
         """Make room for one record: drop the expired ones, else the soonest to expire."""
-        live = {k: held for k, held in self._records.items() if held[1] > now}
+        live = _unexpired(self._records, now)
         if len(live) >= self.max_records:
             del live[min(live, key=lambda k: live[k][1])]
         self._records = live

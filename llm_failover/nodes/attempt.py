@@ -226,7 +226,7 @@ class Call:
     def _backoff(self) -> float | None:
         """The wait before retrying a transient fault (`routing.should_retry` decides)."""
         lost = self.failure
-        if lost is None or not self.transient or KINDS[lost["kind"]].retry != "backoff":
+        if lost is None or not self.transient:  # `errors.transient`: backoff kinds only
             return None
         return backoff(self.turn, self.link.spec.node, self.step)
 

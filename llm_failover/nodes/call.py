@@ -17,7 +17,7 @@ from langgraph._internal._runnable import RunnableCallable  # as langgraph.prebu
 from langgraph.runtime import Runtime
 
 from llm_failover.clock import Clock
-from llm_failover.errors import AllProvidersFailed
+from llm_failover.errors import NO_REQUEST, AllProvidersFailed
 from llm_failover.graph.context import Context, context_of
 from llm_failover.graph.routing import thread_skipped
 from llm_failover.graph.run import Plan
@@ -118,7 +118,7 @@ def _not_configured(link: Link, state: State, context: Context, step: int) -> St
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
     missing = link.spec.endpoint.missing or "not configured"
-    call.failure = failure("not_configured", f"{link.spec.provider}: {missing}; no request made")
+    call.failure = failure("not_configured", f"{link.spec.provider}: {missing}{NO_REQUEST}")
     attempt = call.finish()
     observe_attempt(attempt)
     return state_update(call, attempt)

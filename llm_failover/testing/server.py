@@ -191,7 +191,6 @@ class Emulator:
             messages=list(body.get("messages") or []),
             stream=bool(body.get("stream", self.stream_default)),
             body=body,
-            has_auth="Authorization" in request.headers,
             behaviour=behaviour,
             auth_digest=auth_digest(request.headers.get("Authorization")),
         )
@@ -202,8 +201,8 @@ class Emulator:
             return await drop_connection(request)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
-        if not recorded.stream and held(behaviour):
-            await asyncio.sleep(held(behaviour))  # a whole answer waits for its slowest token
+        if not recorded.stream and (wait := held(behaviour)):
+            await asyncio.sleep(wait)  # a whole answer waits for its slowest token
         answer = shaped(behaviour, self.wanted(body), self.echo(recorded))
         return await self.respond(request, recorded, answer)
 

@@ -33,12 +33,15 @@ class RecordedRequest:
     """Whether the client asked for a streamed answer."""
     body: dict[str, Any]
     """The whole JSON body."""
-    has_auth: bool
-    """Whether an Authorization header came; its value is deliberately not kept."""
     behaviour: Behaviour
     """The behaviour the emulator played back for this request."""
     auth_digest: str | None = field(default=None, repr=False)
     """SHA-256 of the Authorization header's value (None: none came), for `sent_key`."""
+
+    @property
+    def has_auth(self) -> bool:
+        """Whether an Authorization header came; its value is deliberately not kept."""
+        return self.auth_digest is not None
 
     def sent_key(self, key: str) -> bool:
         """Whether the request carried `Authorization: Bearer <key>` (that key, no other)."""
