@@ -15,7 +15,7 @@ def test_fit_keeps_the_question_with_its_tool_result() -> None:
         HumanMessage("look it up"),
         ToolMessage("result " * 2000, tool_call_id="c1"),
     ]
-    kept, trimmed = fit(messages, 600)
+    kept, trimmed, _ = fit(messages, 600)
     assert [m.type for m in kept] == ["system", "human", "tool"]
     assert kept[1].content == "look it up"
     assert trimmed is not None and trimmed["dropped"] == 1

@@ -81,7 +81,8 @@ class Call:
         history: list[BaseMessage] = list(state["messages"])
         self.turn = str(history[-1].id) if history else ""
         # The configured window, or the one this upstream stated, if smaller.
-        self.messages, self.trimmed = fit(history, fit_limit(link.spec.context_tokens, self.key))
+        limit = fit_limit(link.spec.context_tokens, self.key)
+        self.messages, self.trimmed, self.sent_tokens = fit(history, limit)
         self.step = step
         recorded = state.get("attempts") or []
         # Attempts of this run sit on the steps just before ours; an earlier run's do not.
@@ -176,7 +177,7 @@ class Call:
                 # its parser, so the next provider, at worst the mock, must answer.
                 self.failure = failure("server_error", "forced tool call not returned")
             else:
-                self.truncated = truncation(value, self.messages, self.trimmed)
+                self.truncated = truncation(value, self.messages, self.sent_tokens)
             return
         if isinstance(value, StreamCut):  # our own limit: its message says which
             self.failure = failure("timeout", str(value))

@@ -19,10 +19,17 @@ from llm_failover.graph.state import Trimmed
 
 def fit(
     messages: Sequence[BaseMessage], limit: int | None
-) -> tuple[list[BaseMessage], Trimmed | None]:
-    """The messages to send within `limit` tokens, and what was trimmed (None: nothing)."""
-    if limit is None or count_tokens_approximately(messages) <= _room(limit):
-        return list(messages), None
+) -> tuple[list[BaseMessage], Trimmed | None, int | None]:
+    """The messages to send within `limit` tokens, what was trimmed, and tokens sent.
+
+    What was trimmed is None when nothing was; the estimated tokens sent are None when
+    there is no limit (then nothing is counted).
+    """
+    if limit is None:
+        return list(messages), None, None
+    tokens = count_tokens_approximately(messages)
+    if tokens <= _room(limit):
+        return list(messages), None, tokens
     kept = trim_messages(
         messages,
         max_tokens=_room(limit),
@@ -38,7 +45,8 @@ def fit(
         asked = max((i for i, m in enumerate(messages) if m.type == "human"), default=0)
         kept = [m for m in kept if m.type == "system"] + list(messages[asked:])
     sent = count_tokens_approximately(kept)
-    return kept, {"dropped": len(messages) - len(kept), "sent_tokens": sent, "limit": limit}
+    trimmed: Trimmed = {"dropped": len(messages) - len(kept), "sent_tokens": sent, "limit": limit}
+    return kept, trimmed, sent
 
 
 def _room(limit: int) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
-from llm_failover.graph.state import Trimmed, Truncated
+from llm_failover.graph.state import Truncated
 
 FLOOR = 256
 """Below this many tokens sent nothing is judged: the estimate's per-message allowance
@@ -25,13 +25,17 @@ estimate is rough, within tens of percent; a window cut loses far more)."""
 
 
 def truncation(
-    answer: BaseMessage, sent: Sequence[BaseMessage], trimmed: Trimmed | None
+    answer: BaseMessage, sent: Sequence[BaseMessage], tokens: int | None
 ) -> Truncated | None:
-    """What the answer says was evaluated of the prompt, if well under what was sent."""
+    """What the answer says was evaluated of the prompt, if well under what was sent.
+
+    `tokens` is the estimate `fit` already made of `sent` (None: it made none).
+    """
     evaluated = answer.response_metadata.get("prompt_eval_count")
     if not isinstance(evaluated, int) or isinstance(evaluated, bool):
         return None  # not Ollama, or it did not say
-    tokens = trimmed["sent_tokens"] if trimmed else count_tokens_approximately(sent)
+    if tokens is None:
+        tokens = count_tokens_approximately(sent)
     if tokens < FLOOR or evaluated >= tokens * RATIO:
         return None
     return {"sent_tokens": tokens, "evaluated": evaluated}
