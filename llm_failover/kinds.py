@@ -28,6 +28,7 @@ ErrorKind = Literal[
     "tools_unsupported",
     "not_configured",
     "circuit_open",
+    "hedged",
 ]
 
 Retry = Literal["never", "retry_after", "backoff", "without_tools"]
@@ -43,7 +44,8 @@ class Kind:
     """What it is recorded for (the README table's first column)."""
     provider_error: bool = True
     """The provider said or did it. False for the node's own outcomes, which make no
-    request: they move the turn on, are logged at DEBUG and never touch a circuit."""
+    request (or cancel one: `hedged`): they move the turn on, are logged at DEBUG and
+    never touch a circuit."""
     fails_over: bool = True
     """The turn moves to the next provider; False: the error is raised to the caller."""
     retry: Retry = "never"
@@ -62,6 +64,9 @@ class Kind:
     once; `retry_after`, the upstream's Retry-After (capped) or the rate-limit cooldown,
     at once; `failure`, the failure cooldown once the threshold of consecutive counted
     failures is reached, or when a probe fails. None: the circuit is left as it is."""
+    action: str = ""
+    """The action in words, for an outcome of the node's own that its other fields
+    cannot say (a request it cancelled); empty: derived from the fields."""
 
     def __post_init__(self) -> None:
         """Refuse entries that contradict themselves (checked when the module loads)."""
@@ -102,6 +107,11 @@ _TABLE = (
          source="400 \"does not support tools\" (small Ollama models)"),
     Kind(name="not_configured", provider_error=False, source="no API key configured"),
     Kind(name="circuit_open", provider_error=False, source="the provider's circuit is open"),
+    Kind(name="hedged", provider_error=False,
+         source="a request cancelled because the other call of a hedge sent its first token "
+         "first (`LLM_FAILOVER_HEDGE_AFTER`)",
+         action="the other call's answer is used; this request is cancelled, its connection "
+         "closed"),
 )  # fmt: skip
 
 KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in _TABLE})
@@ -138,7 +148,7 @@ _COOLDOWN = {
 def consequences(kind: Kind) -> tuple[str, str]:
     """The kind's action and circuit columns, in words, derived from its fields alone."""
     if not kind.provider_error:
-        return "fail over without a request", "untouched (not a provider error)"
+        return kind.action or "fail over without a request", "untouched (not a provider error)"
     then = "fail over" if kind.fails_over else "**raised** to the caller"
     if kind.retry == "never":
         action = f"{then} at once" if kind.fails_over else then

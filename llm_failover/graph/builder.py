@@ -36,7 +36,7 @@ from llm_failover.graph.run import Plan
 from llm_failover.graph.settings import load_settings
 from llm_failover.graph.state import InputState, RouteState, State
 from llm_failover.health.store import CircuitStore, make_store
-from llm_failover.nodes import Link, give_up_node, node_for
+from llm_failover.nodes import Link, client_for, give_up_node, hedges, node_for
 
 FailoverGraph = CompiledStateGraph[State, Context, InputState, State]
 
@@ -69,10 +69,14 @@ def build_graph(
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=State
     )
+    links = {spec.node: Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock,
+                             secrets=settings.secrets) for spec in settings.chain}  # fmt: skip
+    # Built once and shared: a node's hedge calls the next provider's own client.
+    built = {node: clients.get(node) or client_for(links[node], settings) for node in nodes}
+    hedged = hedges(links, built)
     for index, spec in enumerate(settings.chain):
-        link = Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock,
-                    secrets=settings.secrets)  # fmt: skip
-        builder.add_node(spec.node, node_for(link, settings, store, clients.get(spec.node)))
+        node = node_for(links[spec.node], settings, store, built[spec.node], hedged.get(spec.node))
+        builder.add_node(spec.node, node)
         if spec.endpoint.type.last_resort:
             builder.add_edge(spec.node, END)  # the mock cannot fail
         else:

@@ -1,8 +1,9 @@
 """Settings given per provider or node name: `ollama=4096`, `openai=10,ollama=60`, `10`.
 
-`LLM_FAILOVER_CONTEXT_TOKENS` and the stream limits (`LLM_FAILOVER_FIRST_TOKEN_TIMEOUT`,
-`LLM_FAILOVER_STALL_TIMEOUT`) share this syntax; each link of the chain takes the value
-named for its node, else for its provider, else the one for all, else its type's default.
+`LLM_FAILOVER_CONTEXT_TOKENS`, the stream limits (`LLM_FAILOVER_FIRST_TOKEN_TIMEOUT`,
+`LLM_FAILOVER_STALL_TIMEOUT`) and the hedge delay (`LLM_FAILOVER_HEDGE_AFTER`) share this
+syntax; each link of the chain takes the value named for its node, else for its provider,
+else the one for all, else its type's default.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def deadlines(chain: tuple[ProviderSpec, ...], first: Any, stall: Any) -> tuple[ProviderSpec, ...]:
-    """Apply the stream limits (`10`, `openai=10,ollama=60`; 0 turns one off) to the chain."""
+def deadlines(
+    chain: tuple[ProviderSpec, ...], first: Any, stall: Any, hedge: Any = None
+) -> tuple[ProviderSpec, ...]:
+    """Apply the stream limits and the hedge delay (`10`, `openai=10,ollama=60`) to the chain.
+
+    `0` turns one off.
+    """
 
     def limits(setting: str, value: Any) -> dict[str, float | None]:
         def parse(name: str, number: str) -> float | None:
@@ -32,11 +38,13 @@ def deadlines(chain: tuple[ProviderSpec, ...], first: Any, stall: Any) -> tuple[
 
     firsts = limits("LLM_FAILOVER_FIRST_TOKEN_TIMEOUT", first)
     stalls = limits("LLM_FAILOVER_STALL_TIMEOUT", stall)
+    hedges = limits("LLM_FAILOVER_HEDGE_AFTER", hedge)
     return tuple(
         dataclasses.replace(
             spec,
             first_token_timeout=lookup(spec, firsts, {"": spec.endpoint.type.first_token_timeout}),
             stall_timeout=lookup(spec, stalls, {"": spec.endpoint.type.stall_timeout}),
+            hedge_after=lookup(spec, hedges, {}),
         )
         for spec in chain
     )

@@ -44,6 +44,9 @@ class ProviderSpec:
     """Seconds allowed until its first token or tool-call fragment; None: no limit."""
     stall_timeout: float | None = None
     """The longest silence allowed between two chunks once it streams; None: no limit."""
+    hedge_after: float | None = None
+    """Seconds its first token may take before the run's next provider starts in parallel
+    (`nodes/hedge.py`); None: no hedge."""
 
 
 def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
@@ -66,7 +69,7 @@ def load_chain(raw: Mapping[str, Any], read: Read) -> tuple[ProviderSpec, ...]:
         *_fallback_models(fallbacks, raw["fallback_model"], own),
     ]
     specs = _windows(_specs([resolved[e.name][0] for e in chain], models), raw["context_tokens"])
-    return deadlines(specs, raw["first_token_timeout"], raw["stall_timeout"])
+    return deadlines(specs, raw["first_token_timeout"], raw["stall_timeout"], raw["hedge_after"])
 
 
 def with_clients(

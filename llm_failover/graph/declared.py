@@ -103,6 +103,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(env="LLM_FAILOVER_STALL_TIMEOUT", keyword="stall_timeout", shown="`15`",
             about="The longest silence allowed between two chunks once a provider streams, "
                   "then it fails over as a `timeout`; same syntax, `0` turns it off."),
+    Setting(env="LLM_FAILOVER_HEDGE_AFTER", keyword="hedge_after", shown="off",
+            about="Seconds a provider's first token may take before the next provider of the "
+                  "run's route starts in parallel (hedging); the first to send a token answers "
+                  "and the other is cancelled, recorded as `hedged`. Same syntax as "
+                  "`LLM_FAILOVER_FIRST_TOKEN_TIMEOUT`; unset or `0`: off. Never into the mock, "
+                  "nor into an open circuit or a probe."),
     Setting(env="LLM_FAILOVER_QUOTA_COOLDOWN", keyword="quota_cooldown", field="quota_cooldown",
             default=300.0, bound=Bound(0.0, DAY, zero_ok=True),
             about="Seconds a circuit stays open after `insufficient_quota`; `0` turns the "

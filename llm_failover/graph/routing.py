@@ -78,10 +78,15 @@ def backoff(turn: str, node: str, step: int) -> float:
 
 
 def after_attempt(state: RouteState, *, node: str, run: Run) -> str:
-    """End the turn if `node` answered; retry it once; else the run's next provider."""
+    """End the turn if `node` answered; retry it once; else the run's next provider.
+
+    The turn goes on from the last attempt's node: a hedged node records its backup's
+    attempt last when neither answered (`nodes/hedge.py`), so the route resumes after it.
+    """
     attempts = state.get("attempts") or []
     if attempts and attempts[-1]["ok"]:
         return END
+    node = attempts[-1]["node"] if attempts else node
     if should_retry(attempts, run.policy):
         return node
     later = run.route[run.route.index(node) + 1 :] if node in run.route else ()

@@ -14,22 +14,30 @@ from llm_failover.graph.settings import Settings
 from llm_failover.health.store import CircuitStore
 from llm_failover.nodes.attempt import Link
 from llm_failover.nodes.call import give_up_node, provider_node
+from llm_failover.nodes.hedge import Hedge, hedges
 from llm_failover.providers.mock import MockChatModel
 
-__all__ = ["Link", "MockChatModel", "give_up_node", "node_for"]
+__all__ = ["Hedge", "Link", "MockChatModel", "client_for", "give_up_node", "hedges", "node_for"]
 
 
 def node_for(
-    link: Link, settings: Settings, store: CircuitStore, model: BaseChatModel | None = None
+    link: Link,
+    settings: Settings,
+    store: CircuitStore,
+    model: BaseChatModel | None = None,
+    hedge: Hedge | None = None,
 ) -> Runnable[Any, Any]:
     """Build the provider's client once (unless `model` is given) and wrap it in its node.
 
     The client is built as the provider's registry entry says; one that is not
     configured (no API key where one is required) gets none, and records `not_configured`.
     """
+    return provider_node(link, model or client_for(link, settings), store, hedge)
+
+
+def client_for(link: Link, settings: Settings) -> BaseChatModel | None:
+    """The provider's client as its registry entry builds it (None: not configured)."""
     spec = link.spec
-    if model is None:
-        model = spec.endpoint.client(
-            spec.model, timeout=settings.timeout, context_tokens=spec.context_tokens
-        )
-    return provider_node(link, model, store)
+    return spec.endpoint.client(
+        spec.model, timeout=settings.timeout, context_tokens=spec.context_tokens
+    )

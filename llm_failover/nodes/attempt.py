@@ -179,8 +179,8 @@ class Call:
             else:
                 self.truncated = truncation(value, self.messages, self.sent_tokens)
             return
-        if isinstance(value, StreamCut):  # our own limit: its message says which
-            self.failure = failure("timeout", str(value))
+        if isinstance(value, StreamCut):  # our own limit or hedge: its message says which
+            self.failure = failure(value.kind, str(value))
             return
         # Masked before it is judged, recorded or raised: upstreams echo keys and URLs.
         masked = mask_error(value, self.link.secrets)
@@ -231,11 +231,16 @@ class Call:
             return None
         return backoff(self.turn, self.link.spec.node, self.step)
 
-    def transition(self, attempt: Attempt) -> Transition | None:
-        """How the circuit changes (None: no news, e.g. no request or a retry to come)."""
+    def transition(self, attempt: Attempt, *, final: bool = False) -> Transition | None:
+        """How the circuit changes (None: no news, e.g. no request or a retry to come).
+
+        `final`: the turn goes on from another provider (a hedge's), so no retry comes.
+        """
         if not self.key or not self.requested:
             return None
-        if should_retry([*self.earlier, attempt], self.run.policy):
+        if self.failure is not None and not KINDS[self.failure["kind"]].provider_error:
+            return None  # our own outcome (a cancelled hedge): no news of the provider
+        if not final and should_retry([*self.earlier, attempt], self.run.policy):
             return None  # the verdict waits for the retry (a probe keeps its claim)
         if self.failure is None and self.clean:
             # Success on a closed, clean circuit: skipping the write saves a shared store
@@ -279,7 +284,11 @@ class Call:
         last = self.earlier[-1] if self.earlier else None
         if last is None or last["ok"] or last["node"] == self.link.spec.node:
             return None  # the turn's first attempt, or a retry of the same provider
-        # Providers by name (`served_by`'s), nodes to tell two of one provider apart.
-        return {"type": "failover", "from": last["provider"], "to": self.link.spec.provider,
-                "reason": last["error"], "from_node": last["node"],
-                "to_node": self.link.spec.node}  # fmt: skip
+        return announcement(last["provider"], last["node"], self.link.spec, last["error"])
+
+
+def announcement(provider: str, node: str, to: ProviderSpec, reason: str | None) -> dict[str, Any]:
+    """The stream event announcing that `to`'s node takes over from `node`'s."""
+    # Providers by name (`served_by`'s), nodes to tell two of one provider apart.
+    return {"type": "failover", "from": provider, "to": to.provider, "reason": reason,
+            "from_node": node, "to_node": to.node}  # fmt: skip

@@ -24,8 +24,10 @@ from llm_failover.graph.run import Plan
 from llm_failover.graph.state import State
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_attempt, observe_failover
+from llm_failover.nodes import background
 from llm_failover.nodes.attempt import Call, Link, failure
 from llm_failover.nodes.deadlines import acollect, collect
+from llm_failover.nodes.hedge import Hedge
 from llm_failover.nodes.steps import Steps, attempt_steps, state_update
 
 
@@ -59,6 +61,8 @@ def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) ->
             elif op[0] == "announce":
                 runtime.stream_writer(op[1])  # stream_mode="custom"
                 dispatch_custom_event("failover", op[1])  # astream_events
+            elif op[0] == "race":  # on async clients, which close a cancelled stream
+                background.run(op[1].run(store, runtime.stream_writer))
     except StopIteration as done:
         return done.value
 
@@ -90,18 +94,25 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
             elif op[0] == "announce":
                 runtime.stream_writer(op[1])
                 await adispatch_custom_event("failover", op[1])
+            elif op[0] == "race":
+                await op[1].run(store, runtime.stream_writer)
     except StopIteration as done:
         return done.value
 
 
-def provider_node(link: Link, model: BaseChatModel | None, store: CircuitStore) -> RunnableCallable:
-    """A graph node that asks `model` to answer (None: not configured, never called)."""
+def provider_node(
+    link: Link, model: BaseChatModel | None, store: CircuitStore, hedge: Hedge | None = None
+) -> RunnableCallable:
+    """A graph node that asks `model` to answer (None: not configured, never called).
+
+    With a `hedge`, a late first token starts the next provider in parallel (`hedge.py`).
+    """
 
     def steps(state: State, runtime: Runtime[Any], config: RunnableConfig) -> Steps:
         context = context_of(runtime.context)
         if model is None:
             return _not_configured(link, state, context, _step(config))
-        return attempt_steps(link, state, model, context, _step(config))
+        return attempt_steps(link, state, model, context, _step(config), hedge)
 
     def call(state: State, runtime: Runtime[Any], config: RunnableConfig) -> dict[str, Any]:
         return dict(run(steps(state, runtime, config), link, store, runtime))

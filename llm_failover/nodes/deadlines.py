@@ -25,6 +25,8 @@ from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
 from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 
+from llm_failover.kinds import ErrorKind
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Limits:
@@ -40,6 +42,15 @@ class Limits:
 
 class StreamCut(Exception):
     """A provider's stream was cut by one of the limits; the message says which."""
+
+    kind: ErrorKind = "timeout"
+    """What the attempt records it as."""
+
+
+class Hedged(StreamCut):
+    """A hedge's other call sent its first token first: this one is cancelled."""
+
+    kind: ErrorKind = "hedged"
 
 
 class Watch:
@@ -98,7 +109,7 @@ class _Gate(BaseCallbackHandler):
             raise StreamCut("a chunk came after the stream was cut; dropped")
 
 
-def _gated(config: RunnableConfig, gate: _Gate) -> RunnableConfig:
+def gated(config: RunnableConfig, gate: BaseCallbackHandler) -> RunnableConfig:
     """`config` with the node's callbacks (LangGraph's token stream...) behind `gate`.
 
     A list of callbacks in a config is appended to the caller's (and managers merge as
@@ -126,7 +137,7 @@ def collect(
     """
     feed: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
     gate = _Gate()
-    loose, config = gate.closed, _gated(config, gate)
+    loose, config = gate.closed, gated(config, gate)
 
     def pump() -> None:
         try:

@@ -10,7 +10,7 @@ The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -21,19 +21,32 @@ from llm_failover.health.store import Transition
 from llm_failover.metrics import observe_attempt, observe_circuit, observe_failover
 from llm_failover.nodes.attempt import Call, Link
 
+if TYPE_CHECKING:
+    from llm_failover.nodes.hedge import Hedge
+    from llm_failover.nodes.race import Race
+
 Op = tuple[Any, ...]
 Steps = Generator[Op, Any, dict[str, Any]]
 
 
 def attempt_steps(
-    link: Link, state: State, model: BaseChatModel | None, context: Context, step: int
+    link: Link,
+    state: State,
+    model: BaseChatModel | None,
+    context: Context,
+    step: int,
+    hedge: Hedge | None = None,
 ) -> Steps:
-    """One attempt, from the failover announcement to the state update."""
+    """One attempt, from the failover announcement to the state update.
+
+    With a `hedge`, the call is a race ("race": the shell runs it, `nodes/hedge.py`).
+    """
     call = Call(link, state, model, context, step)
     if event := call.failover_event():
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
     admitted: tuple[Admission, Circuit | None] = ("call", None)
+    race: Race | None = None
     if call.key and not call.retry:  # a granted retry was admitted with its first call
         # How long a probe may take: the graph's limits, whatever this run's are.
         claim = call.run.shared_timeout + call.run.shared.retry_budget
@@ -42,6 +55,9 @@ def attempt_steps(
         try:
             if call.wait:
                 yield ("sleep", call.wait)
+            if hedge is not None and (race := hedge.race(call)) is not None:
+                yield ("race", race)  # both calls made and taken when it returns
+                race.check()  # raises what must not fail over
             while (prepared := call.prepare()) is not None:
                 runnable, config = prepared
                 call.take((yield ("call", runnable, call.messages, call.deadline(), config,
@@ -53,12 +69,33 @@ def attempt_steps(
     elif admitted[0] == "probe":
         yield ("release", call.key)  # claimed, then declined (this run's policy or budget)
     attempt = call.finish()
+    if race is not None and race.backup is not None:
+        return (yield from hedged_outcome(race, attempt))
     if (transition := call.transition(attempt)) is not None:
         yield from circuit_update(call, attempt, transition)
     elif not call.requested and admitted[1] is not None:
         attempt["open_until"] = admitted[1]["open_until"]
     observe_attempt(attempt)
     return state_update(call, attempt)
+
+
+def hedged_outcome(race: Race, attempt: Attempt) -> Steps:
+    """A hedged call's two attempts: circuits, counters, and the state update with both.
+
+    The one the turn goes on from comes last (`Race.ordered`).
+    """
+    primary, (first, last) = race.primary.call, race.ordered()
+    backup = first if last is primary else last
+    records = {primary: attempt, backup: backup.finish()}
+    last.earlier = [*first.earlier, records[first]]  # the record the router reads
+    for one, final in ((first, True), (last, False)):
+        record = records[one]
+        if (transition := one.transition(record, final=final)) is not None:
+            yield from circuit_update(one, record, transition)
+        elif one.probing and record["error"] == "hedged":
+            yield ("release", one.key)  # cancelled, so not judged: another call may probe
+        observe_attempt(record)
+    return {**state_update(last, records[last]), "attempts": [records[first], records[last]]}
 
 
 def circuit_update(

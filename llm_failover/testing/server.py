@@ -81,6 +81,11 @@ class Emulator:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def open_requests(self) -> int:
+        """Chat requests being answered now; one whose client closed its connection ends."""
+        return len(self._inflight)
+
     def script(self, *behaviours: Behaviour) -> None:
         """Queue behaviours; each chat request consumes the oldest one."""
         with self._lock:
