@@ -34,6 +34,7 @@ from llm_failover.testing import (
     quota,
     rate_limited,
     server_error,
+    slow_first_token,
     unauthorized,
 )
 from tests.conftest import FAKE_KEY, MakeGraph
@@ -63,6 +64,7 @@ def test_the_table_as_it_stands() -> None:
         "tools_unsupported": (True, False, "without_tools", False, None),
         "not_configured": (False, True, "never", False, None),
         "circuit_open": (False, True, "never", False, None),
+        "hedged": (False, True, "never", False, None),
     }
 
 
@@ -174,6 +176,9 @@ def test_the_node_fails_over_or_raises_as_the_table_says(
         settings["openai_api_key"] = None
     elif name == "circuit_open":
         store.update(key, NOW, lambda _: (OPENED, 1000.0))
+    elif name == "hedged":  # a slow primary, cancelled when the hedge's backup answers
+        openai_emu.script(slow_first_token(2))
+        settings["hedge_after"] = 0.1
     else:
         openai_emu.script(FAULTS[name])
     graph = make_graph(**settings)
@@ -190,7 +195,7 @@ def test_the_node_fails_over_or_raises_as_the_table_says(
     record = store.get(key)
     if not kind.provider_error:
         assert record == (OPENED if name == "circuit_open" else None)
-        assert len(openai_emu.requests) == 0
+        assert len(openai_emu.requests) == (name == "hedged")  # cancelled, or none made
         return
     if kind.cooldown is None:
         assert record is None  # nothing learnt about its health

@@ -1,0 +1,252 @@
+"""Hedging: a primary whose first token is late races the next provider; one answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from llm_failover.errors import AllProvidersFailed
+from llm_failover.health.circuit import Circuit, circuit_key
+from llm_failover.health.store import PROCESS_STORE, MemoryStore
+from llm_failover.testing import (
+    OllamaEmulator,
+    OpenAIEmulator,
+    ok,
+    server_error,
+    slow_first_token,
+)
+from llm_failover.testing.server import Emulator
+from tests.conftest import CALLERS, MakeGraph, failover
+
+HEDGE = failover("openai", "ollama", "hedge")
+OLLAMA_TEXT = "[ollama qwen2.5:0.5b] reply to: Tell me about particles"
+OPENAI_TEXT = "[openai gpt-4o-mini] reply to: Tell me about particles"
+
+
+def late_error(seconds: float) -> Any:
+    """A 500 that comes `seconds` after the request: a provider failing while raced."""
+    return dataclasses.replace(server_error(), delay=seconds)
+
+
+async def turn(graph: Any, caller: str, thread: str = "t") -> tuple[dict[str, Any], list[Any]]:
+    """One turn: the saved state, and what was streamed as (provider, text) or ("event", e).
+
+    Tokens are told apart by the provider that made them (`llm_failover_provider`): a
+    hedge's backup streams from inside the primary's graph node.
+    """
+    config: Any = {"configurable": {"thread_id": thread}}
+    payload, modes = {"messages": [("user", "Tell me about particles")]}, ["messages", "custom"]
+    parts: list[Any] = []
+    if caller == "invoke":
+        graph.invoke(payload, config)
+    elif caller == "ainvoke":
+        await graph.ainvoke(payload, config)
+    elif caller == "stream":
+        parts = list(graph.stream(payload, config, stream_mode=modes))
+    else:
+        parts = [p async for p in graph.astream(payload, config, stream_mode=modes)]
+    seen = [
+        (p[1]["llm_failover_provider"], p[0].content) if kind == "messages" else ("event", p)
+        for kind, p in parts
+    ]
+    return dict(graph.get_state(config).values), seen
+
+
+def tried(state: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(provider, error kind) of each attempt of the turn, in record order."""
+    return [(a["provider"], a["error"]) for a in state["attempts"]]
+
+
+def closed(emulator: Emulator) -> bool:
+    """Whether the emulator has no request open, within a second (the client closed it)."""
+    deadline = time.monotonic() + 1.0
+    while emulator.open_requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return emulator.open_requests == 0
+
+
+def texts(seen: list[Any], provider: str) -> str:
+    """All the text `provider` streamed."""
+    return "".join(text for who, text in seen if who == provider)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_backup_wins_when_the_primary_is_slow(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, caller: str
+) -> None:
+    """First token 2 s late, hedge at 0.2 s: Ollama answers within a second, OpenAI cancelled."""
+    openai_emu.script(slow_first_token(2))
+    graph = make_graph(hedge_after=0.2, timeout=10, checkpointer=InMemorySaver())
+    started = time.monotonic()
+    state, seen = await turn(graph, caller)
+    assert time.monotonic() - started < 1.5
+    assert tried(state) == [("openai", "hedged"), ("ollama", None)]
+    assert state["attempts"][0]["status_code"] is None
+    assert state["messages"][-1].content == OLLAMA_TEXT
+    assert (state["served_by"], state["degraded"], state.get("sticky")) == ("ollama", False, None)
+    assert PROCESS_STORE.count() == 0  # the primary was slow, not failing: no record
+    assert closed(openai_emu)  # its connection closed, not left to answer in 2 s
+    if caller in ("stream", "astream"):
+        at = seen.index(("event", HEDGE))
+        assert texts(seen[:at], "ollama") == ""
+        assert texts(seen, "openai") == ""
+        assert texts(seen[at:], "ollama") == OLLAMA_TEXT
+
+
+async def test_astream_events_show_the_hedge_before_the_backup_tokens(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator
+) -> None:
+    """astream_events: the failover event, then only Ollama's tokens."""
+    openai_emu.script(slow_first_token(2))
+    graph = make_graph(hedge_after=0.2, timeout=10)
+    order: list[tuple[str, Any]] = []
+    payload = {"messages": [("user", "Tell me about particles")]}
+    async for event in graph.astream_events(payload, version="v2"):
+        if event["event"] == "on_custom_event" and event["name"] == "failover":
+            order.append(("event", event["data"]))
+        elif event["event"] == "on_chat_model_stream" and event["data"]["chunk"].content:
+            order.append((event["metadata"]["llm_failover_provider"], "token"))
+    assert order[0] == ("event", HEDGE)
+    assert {who for who, _ in order[1:]} == {"ollama"}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_primary_wins_after_the_delay(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, caller: str
+) -> None:
+    """Primary first token at 0.4 s, backup's at 2 s: no event, the backup cancelled."""
+    openai_emu.script(slow_first_token(0.4))
+    ollama_emu.script(slow_first_token(2))
+    graph = make_graph(hedge_after=0.1, timeout=10, checkpointer=InMemorySaver())
+    started = time.monotonic()
+    state, seen = await turn(graph, caller)
+    assert time.monotonic() - started < 1.5
+    assert tried(state) == [("ollama", "hedged"), ("openai", None)]  # the answer last
+    assert state["messages"][-1].content == OPENAI_TEXT
+    assert state["served_by"] == "openai"
+    assert len(ollama_emu.requests) == 1  # the backup was asked...
+    assert closed(ollama_emu)  # ...and cancelled
+    assert [p for who, p in seen if who == "event"] == []
+    assert texts(seen, "ollama") == ""
+    if caller in ("stream", "astream"):
+        assert texts(seen, "openai") == OPENAI_TEXT
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_healthy_primary_costs_the_backup_nothing(
+    make_graph: MakeGraph, ollama_emu: OllamaEmulator, caller: str
+) -> None:
+    """A primary answering within the delay: zero requests to the backup, one attempt."""
+    graph = make_graph(hedge_after=0.3, checkpointer=InMemorySaver())
+    for number in range(3):
+        state, _ = await turn(graph, caller, thread=f"healthy-{number}")
+        assert tried(state) == [("openai", None)]
+    assert ollama_emu.requests == []
+
+
+async def test_the_mock_is_never_a_hedge_target(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator
+) -> None:
+    """Chain openai,mock: the slow primary is waited for, the mock never started."""
+    openai_emu.script(slow_first_token(0.6))
+    graph = make_graph(fallback_provider="mock", hedge_after=0.1, checkpointer=InMemorySaver())
+    state, _ = await turn(graph, "ainvoke")
+    assert tried(state) == [("openai", None)]
+
+
+@pytest.mark.parametrize("admission", ["open", "probe"])
+async def test_no_hedge_into_an_open_circuit_or_a_probe(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    store: MemoryStore,
+    admission: str,
+) -> None:
+    """Ollama's circuit open, or due a probe: the slow primary is waited for, Ollama not asked."""
+    key = circuit_key("ollama", ollama_emu.base_url, "qwen2.5:0.5b", None)
+    now = time.time()
+    until = now + 60 if admission == "open" else now - 1  # a cooldown over: probe next
+    record: Circuit = {"failures": 3, "open_until": until, "reason": "server_error"}
+    store.update(key, now, lambda _: (record, 120.0))
+    openai_emu.script(slow_first_token(0.6))
+    graph = make_graph(hedge_after=0.1, circuit_store=store, checkpointer=InMemorySaver())
+    state, _ = await turn(graph, "ainvoke")
+    assert tried(state) == [("openai", None)]
+    assert ollama_emu.requests == []
+    assert store.admit(key, now, 1.0)[0] == ("skip" if admission == "open" else "probe")
+
+
+@pytest.mark.parametrize("caller", ["invoke", "astream"])
+async def test_primary_failing_while_the_backup_runs_is_a_plain_failover(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, caller: str
+) -> None:
+    """A 500 at 0.4 s while the hedge runs: reason server_error, counted, no "hedge" event."""
+    openai_emu.script(late_error(0.4))
+    ollama_emu.script(slow_first_token(0.8))
+    graph = make_graph(hedge_after=0.1, checkpointer=InMemorySaver())
+    state, seen = await turn(graph, caller)
+    assert tried(state) == [("openai", "server_error"), ("ollama", None)]
+    assert state["served_by"] == "ollama"
+    if caller == "astream":
+        at = seen.index(("event", failover("openai", "ollama", "server_error")))
+        assert ("event", HEDGE) not in seen
+        assert texts(seen[:at], "ollama") == "" and texts(seen, "ollama") == OLLAMA_TEXT
+
+
+@pytest.mark.parametrize("caller", ["invoke", "ainvoke"])
+async def test_backup_failing_first_leaves_the_primary_to_answer(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, caller: str
+) -> None:
+    """Ollama's 500 during the hedge is recorded; OpenAI still answers, last."""
+    openai_emu.script(slow_first_token(0.5))
+    ollama_emu.script(server_error())
+    graph = make_graph(hedge_after=0.1, checkpointer=InMemorySaver())
+    state, _ = await turn(graph, caller)
+    assert tried(state) == [("ollama", "server_error"), ("openai", None)]
+    assert state["served_by"] == "openai"
+
+
+@pytest.mark.parametrize("caller", ["invoke", "astream"])
+async def test_both_failing_goes_on_after_the_backup(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, caller: str
+) -> None:
+    """Both fail during the hedge: the mock answers next, announced from Ollama."""
+    openai_emu.script(late_error(0.3))
+    ollama_emu.script(late_error(0.4))
+    graph = make_graph(hedge_after=0.1, checkpointer=InMemorySaver())
+    state, seen = await turn(graph, caller)
+    assert tried(state) == [("openai", "server_error"), ("ollama", "server_error"),
+                            ("mock", None)]  # fmt: skip
+    assert state["degraded"] is True
+    if caller == "astream":
+        assert [p for who, p in seen if who == "event"] == [
+            failover("openai", "ollama", "server_error"),
+            failover("ollama", "mock", "server_error"),
+        ]
+
+
+async def test_both_failing_without_the_mock_names_both(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """Chain openai,ollama: AllProvidersFailed names OpenAI's and Ollama's errors."""
+    openai_emu.script(late_error(0.3))
+    ollama_emu.script(late_error(0.2))
+    graph = make_graph(fallback_provider="ollama", hedge_after=0.1)
+    with pytest.raises(AllProvidersFailed) as raised:
+        await graph.ainvoke({"messages": [("user", "hi")]})
+    assert [a["provider"] for a in raised.value.attempts] == ["openai", "ollama"]
+    assert "openai" in str(raised.value) and "ollama" in str(raised.value)
+
+
+def test_steady_tokens_before_the_delay_are_not_hedged(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """A slow but streaming answer (first token at once) is never hedged, however long."""
+    openai_emu.script(ok("one two three four five", every=0.1))
+    state = make_graph(hedge_after=0.1).invoke({"messages": [("user", "hi")]})
+    assert tried(state) == [("openai", None)]
+    assert ollama_emu.requests == []
