@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover.errors import AllProvidersFailed
+from llm_failover import create_chat_model
+from llm_failover.errors import AllProvidersFailed, ConfigError
+from llm_failover.graph.settings import load_settings
 from llm_failover.health.circuit import Circuit, circuit_key
 from llm_failover.health.store import PROCESS_STORE, MemoryStore
 from llm_failover.testing import (
@@ -20,7 +22,7 @@ from llm_failover.testing import (
     slow_first_token,
 )
 from llm_failover.testing.server import Emulator
-from tests.conftest import CALLERS, MakeGraph, failover
+from tests.conftest import CALLERS, FAKE_KEY, MakeGraph, failover
 
 HEDGE = failover("openai", "ollama", "hedge")
 OLLAMA_TEXT = "[ollama qwen2.5:0.5b] reply to: Tell me about particles"
@@ -250,3 +252,45 @@ def test_steady_tokens_before_the_delay_are_not_hedged(
     state = make_graph(hedge_after=0.1).invoke({"messages": [("user", "hi")]})
     assert tried(state) == [("openai", None)]
     assert ollama_emu.requests == []
+
+
+@pytest.mark.usefixtures("app_env")
+async def test_drop_in_model_relays_the_hedge(
+    openai_emu: OpenAIEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drop-in model's stream, hedge set by its variable: the flagged event, then Ollama's."""
+    monkeypatch.setenv("LLM_FAILOVER_HEDGE_AFTER", "openai=0.2")
+    openai_emu.script(slow_first_token(2))
+    chunks = [c async for c in create_chat_model().astream("tell me")]
+    (at,) = [i for i, c in enumerate(chunks) if "failover_events" in c.response_metadata]
+    assert chunks[at].response_metadata["failover_events"] == [HEDGE]
+    assert "".join(str(c.content) for c in chunks[:at]) == ""
+    assert "".join(str(c.content) for c in chunks[at:]) == "[ollama qwen2.5:0.5b] reply to: tell me"
+
+
+def hedges_of(**overrides: Any) -> list[tuple[str, float | None]]:
+    """(node, hedge delay) of each link of the default chain."""
+    settings = load_settings({}, openai_api_key=FAKE_KEY, **overrides)
+    return [(s.node, s.hedge_after) for s in settings.chain]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, [("openai", None), ("ollama", None), ("mock", None)]),
+        ("0.3", [("openai", 0.3), ("ollama", 0.3), ("mock", 0.3)]),
+        ("openai=0.5", [("openai", 0.5), ("ollama", None), ("mock", None)]),
+        ({"ollama": 2}, [("openai", None), ("ollama", 2.0), ("mock", None)]),
+        ("0", [("openai", None), ("ollama", None), ("mock", None)]),
+    ],
+)
+def test_hedge_after_is_parsed_by_name(value: Any, expected: Any) -> None:
+    """Off when unset or 0; one number for all, or by provider or node name."""
+    assert hedges_of(hedge_after=value) == expected
+
+
+@pytest.mark.parametrize("value", ["opnai=1", "soon", "-1", "openai=inf"])
+def test_bad_hedge_after_is_refused(value: str) -> None:
+    """A bad name or number is refused at build time, naming the variable and the value."""
+    with pytest.raises(ConfigError, match="LLM_FAILOVER_HEDGE_AFTER"):
+        load_settings({"OPENAI_API_KEY": FAKE_KEY, "LLM_FAILOVER_HEDGE_AFTER": value})

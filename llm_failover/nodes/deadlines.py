@@ -170,10 +170,14 @@ def collect(
 
 
 async def acollect(
-    call: Runnable[Any, BaseMessage], messages: Any, config: RunnableConfig, limits: Limits
+    call: Runnable[Any, BaseMessage],
+    messages: Any,
+    config: RunnableConfig,
+    limits: Limits,
+    **kwargs: Any,
 ) -> BaseMessage:
     """`call.astream(...)` summed into one answer, cut when a limit passes (async)."""
-    stream = aiter(call.astream(messages, config))
+    stream = aiter(call.astream(messages, config, **kwargs))
     watch = Watch(limits)
     try:
         while True:
