@@ -150,14 +150,36 @@ async def test_healthy_primary_costs_the_backup_nothing(
     assert ollama_emu.requests == []
 
 
+@pytest.mark.parametrize("narrowed", ["by the chain", "by the run's providers"])
 async def test_the_mock_is_never_a_hedge_target(
-    make_graph: MakeGraph, openai_emu: OpenAIEmulator
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, narrowed: str
 ) -> None:
-    """Chain openai,mock: the slow primary is waited for, the mock never started."""
+    """Route openai,mock (built so, or a run's choice): the slow primary is waited for."""
     openai_emu.script(slow_first_token(0.6))
-    graph = make_graph(fallback_provider="mock", hedge_after=0.1, checkpointer=InMemorySaver())
-    state, _ = await turn(graph, "ainvoke")
+    chain = {"fallback_provider": "mock"} if narrowed == "by the chain" else {}
+    graph = make_graph(hedge_after=0.1, **chain)
+    state = await graph.ainvoke(
+        {"messages": [("user", "hi")]}, context={"providers": ["openai", "mock"]}
+    )
     assert tried(state) == [("openai", None)]
+    assert ollama_emu.requests == []
+
+
+async def test_a_hedged_probe_gives_its_claim_back(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, store: MemoryStore
+) -> None:
+    """The primary's probe, cancelled by the hedge: no verdict, and the next call may probe."""
+    key = circuit_key("openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY)
+    now = time.time()
+    record: Circuit = {"failures": 3, "open_until": now - 1, "reason": "server_error"}
+    store.update(key, now, lambda _: (record, 120.0))
+    openai_emu.script(slow_first_token(2))
+    graph = make_graph(hedge_after=0.2, circuit_store=store, timeout=10)
+    state = await graph.ainvoke({"messages": [("user", "hi")]})
+    assert tried(state) == [("openai", "hedged"), ("ollama", None)]
+    assert state["attempts"][0]["probe"] is True
+    assert store.get(key) == record  # untouched: neither closed nor opened again
+    assert store.admit(key, time.time(), 1.0)[0] == "probe"  # the claim was released
 
 
 @pytest.mark.parametrize("admission", ["open", "probe"])
