@@ -21,6 +21,7 @@ from bench import (
     anatomy,
     ceiling,
     deadlines,
+    entry,
     failover,
     healthy,
     long_sessions,
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
     "throughput": lambda env, _out: [throughput.run(env)],
     "long": lambda env, _out: [long_sessions.run(env)],
     "deadlines": lambda env, _out: deadlines.run(env),
+    "entry": lambda env, _out: [entry.run(env)],
     "profile": lambda env, out: [profile.run(env, out)],
 }
 
