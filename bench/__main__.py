@@ -25,6 +25,7 @@ from bench import (
     failover,
     healthy,
     long_sessions,
+    pacing,
     profile,
     throughput,
 )
@@ -41,6 +42,7 @@ SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
     "long": lambda env, _out: [long_sessions.run(env)],
     "deadlines": lambda env, _out: deadlines.run(env),
     "entry": lambda env, _out: [entry.run(env)],
+    "pacing": lambda env, _out: [pacing.run(env)],
     "profile": lambda env, out: [profile.run(env, out)],
 }
 
