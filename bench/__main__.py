@@ -24,6 +24,7 @@ from bench import (
     entry,
     failover,
     healthy,
+    hedging,
     long_sessions,
     pacing,
     profile,
@@ -43,6 +44,7 @@ SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
     "deadlines": lambda env, _out: deadlines.run(env),
     "entry": lambda env, _out: [entry.run(env)],
     "pacing": lambda env, _out: [pacing.run(env)],
+    "hedging": lambda env, _out: [hedging.run(env)],
     "profile": lambda env, out: [profile.run(env, out)],
 }
 

@@ -140,8 +140,12 @@ def ours(
     name: str,
     durability: Durability | None = None,
     store: MemoryStore | None = None,
+    **settings: Any,
 ) -> Tool:
-    """The failover graph (openai -> ollama -> mock) on the shared client and a store."""
+    """The failover graph (openai -> ollama -> mock) on the shared client and a store.
+
+    `settings` are more of `build_graph`'s keywords (`hedge_after=0.3`...).
+    """
     graph = build_graph(
         checkpointer=checkpointer,
         models={"openai": client},
@@ -152,6 +156,7 @@ def ours(
         openai_base_url=up.openai,
         ollama_base_url=up.ollama,
         timeout=TIMEOUT,
+        **settings,
     )
     return _graph_tool(name, graph, checkpointer is not None, durability)
 
