@@ -16,6 +16,7 @@ import pytest
 import llm_failover
 from llm_failover.graph import docs
 from llm_failover.graph.reference import graph_drawing
+from llm_failover.testing import OpenAIEmulator, quota
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -99,3 +100,17 @@ def test_the_readme_links_to_pages_that_exist() -> None:
     assert "docs/moving.md" in links
     for link in links:
         assert (ROOT / link).exists(), link
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_readme_snippets_run(openai_emu: OpenAIEmulator) -> None:
+    """The README's factory, graph and drop-in snippets run as shown; Ollama answers."""
+    openai_emu.script(quota())  # then the circuit is open: Ollama answers every call
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    factory, graph, drop_in = ({"__name__": "readme"} for _ in range(3))
+    for code, namespace in zip(blocks, (factory, graph, drop_in), strict=True):
+        exec(compile(code, "README.md", "exec"), namespace)
+    answer = factory["create_chat_model"]().invoke("hi")
+    assert answer.response_metadata["failover"]["served_by"] == "ollama"
+    assert graph["state"]["served_by"] == "ollama"
+    assert drop_in["answer"].response_metadata["failover"]["served_by"] == "ollama"
