@@ -53,7 +53,7 @@ def build_graph(
 ) -> FailoverGraph:
     """Compile the failover graph.
 
-    Settings come from the environment at call time; keyword `overrides` (see the README's
+    Settings come from the environment at call time; keyword `overrides` (see the docs'
     configuration table) take precedence. `models` replaces the client of a node by name
     (e.g. `{"mock": MockChatModel(replies=[...])}`), its circuit then named by the client's
     own URL, model and key (`graph.chain.with_clients`); `clock` and `circuit_store` replace
