@@ -1,9 +1,10 @@
 """Set up and run the project with nothing but Python 3.11+ and pip.
 
     python3 dev.py demo    # make .venv, install, run the failover demo
-    python3 dev.py test    # make .venv, install, run ruff, mypy and the test suite
+    python3 dev.py test    # make .venv, install, run ruff, mypy, the docs build and the tests
     python3 dev.py bench   # also install the peers (LiteLLM, ...), run the benchmarks
-    python3 dev.py readme  # regenerate the README's settings tables from the code
+    python3 dev.py docs    # regenerate the docs' generated blocks, build the site in site/
+                           # (`readme` is the same command, by its old name)
 
 The virtual environment lives at `.venv` in the repo root. Installs are pinned by
 `constraints.txt` so every machine tests the same versions, and skipped when neither
@@ -17,6 +18,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -58,17 +60,23 @@ def setup(extras: tuple[str, ...] = ("dev",)) -> None:
 
 # The extras each command installs; `dev` pulls in every optional extra (redis,
 # postgres, testing: the demo runs the emulators) and the test tools.
-EXTRAS = {"demo": ("dev",), "test": ("dev",), "bench": ("dev", "bench"), "readme": ("dev",)}
+EXTRAS = {"demo": ("dev",), "test": ("dev",), "bench": ("dev", "bench"), "docs": ("dev",),
+          "readme": ("dev",)}  # fmt: skip
+
+
+# Material's notice about its successor, printed on every build, is not news to CI.
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 
 def main(argv: list[str]) -> None:
-    """Dispatch `demo`, `test`, `bench` or `readme`; extra arguments go to the command."""
+    """Dispatch `demo`, `test`, `bench` or `docs`; extra arguments go to the command."""
     command, *rest = argv or ["help"]
     if command not in EXTRAS:
         raise SystemExit(__doc__)
     setup(EXTRAS[command])
-    if command == "readme":
-        run(BIN / "python", "-m", "llm_failover.graph.docs", "--write", *rest)
+    if command in ("docs", "readme"):
+        run(BIN / "python", "-m", "llm_failover.graph.docs", "--write")
+        run(BIN / "mkdocs", "build", "--strict", "--site-dir", ROOT / "site", *rest)
         return
     if command == "demo":
         run(BIN / "llm-failover", "demo", *rest)
@@ -81,11 +89,24 @@ def main(argv: list[str]) -> None:
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy")
+    docs()
     # The floor is today's coverage (97.0 % of llm_failover), so it only goes up; a run of
     # a few chosen tests (extra arguments) covers less and is not held to it.
     floor = [] if rest else [f"--cov-fail-under={COVERAGE_FLOOR}"]
     run(BIN / "pytest", "--cov=llm_failover", "--cov-report=term-missing:skip-covered",
         *floor, *rest)  # fmt: skip
+
+
+def docs() -> None:
+    """Fail on a stale generated page, then build the docs strictly into a throwaway dir.
+
+    `--strict` turns MkDocs' warnings (a broken link or anchor, a page left out of the
+    nav, a missing include) into a failed build; not `--quiet`, which hides the warnings
+    from `--strict` as well as from the log.
+    """
+    run(BIN / "python", "-m", "llm_failover.graph.docs", "--check")
+    with tempfile.TemporaryDirectory(prefix="llm-failover-site-") as site:
+        run(BIN / "mkdocs", "build", "--strict", "--site-dir", site)
 
 
 if __name__ == "__main__":

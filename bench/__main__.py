@@ -21,9 +21,12 @@ from bench import (
     anatomy,
     ceiling,
     deadlines,
+    entry,
     failover,
     healthy,
+    hedging,
     long_sessions,
+    pacing,
     profile,
     throughput,
 )
@@ -39,6 +42,9 @@ SCENARIOS: dict[str, Callable[[Env, Path], list[Section]]] = {
     "throughput": lambda env, _out: [throughput.run(env)],
     "long": lambda env, _out: [long_sessions.run(env)],
     "deadlines": lambda env, _out: deadlines.run(env),
+    "entry": lambda env, _out: [entry.run(env)],
+    "pacing": lambda env, _out: [pacing.run(env)],
+    "hedging": lambda env, _out: [hedging.run(env)],
     "profile": lambda env, out: [profile.run(env, out)],
 }
 

@@ -93,8 +93,18 @@ def with_fallbacks(
                 lambda _t, h: chain.ainvoke(h))  # fmt: skip
 
 
-def litellm_router(up: Upstreams, label: str, timeout: float = TIMEOUT, **settings: Any) -> Tool:
-    """LiteLLM's `Router`: the OpenAI deployment with the Ollama one as its fallback."""
+def litellm_router(
+    up: Upstreams,
+    label: str,
+    timeout: float = TIMEOUT,
+    *,
+    primary: dict[str, Any] | None = None,
+    **settings: Any,
+) -> Tool:
+    """LiteLLM's `Router`: the OpenAI deployment with the Ollama one as its fallback.
+
+    `primary` adds to the OpenAI deployment's `litellm_params` (its `rpm`, `tpm`).
+    """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no fetch on import
     # Imported here, as a plain module: only `python3 dev.py bench` installs it.
     litellm: Any = importlib.import_module("litellm")
@@ -103,7 +113,7 @@ def litellm_router(up: Upstreams, label: str, timeout: float = TIMEOUT, **settin
     model_list: list[dict[str, Any]] = [
         {"model_name": "primary", "litellm_params": {
             "model": f"openai/{OPENAI_MODEL}", "api_base": up.openai, "api_key": API_KEY,
-            "timeout": timeout, "stream_timeout": timeout}},
+            "timeout": timeout, "stream_timeout": timeout, **(primary or {})}},
         {"model_name": "backup", "litellm_params": {
             "model": f"ollama_chat/{OLLAMA_MODEL}", "api_base": up.ollama, "timeout": TIMEOUT}},
     ]  # fmt: skip
@@ -130,8 +140,12 @@ def ours(
     name: str,
     durability: Durability | None = None,
     store: MemoryStore | None = None,
+    **settings: Any,
 ) -> Tool:
-    """The failover graph (openai -> ollama -> mock) on the shared client and a store."""
+    """The failover graph (openai -> ollama -> mock) on the shared client and a store.
+
+    `settings` are more of `build_graph`'s keywords (`hedge_after=0.3`...).
+    """
     graph = build_graph(
         checkpointer=checkpointer,
         models={"openai": client},
@@ -142,6 +156,7 @@ def ours(
         openai_base_url=up.openai,
         ollama_base_url=up.ollama,
         timeout=TIMEOUT,
+        **settings,
     )
     return _graph_tool(name, graph, checkpointer is not None, durability)
 

@@ -3,8 +3,8 @@
 In the benchmark's own process an emulator would share the GIL with the clients it
 serves, and every request it answers would be counted against the tool being measured.
 In a child process it runs on the other core; the parent scripts it exactly as it would
-an in-process `OpenAIEmulator` or `OllamaEmulator` (`always`, `script`, `reset`) and
-asks how many chat requests it received.
+an in-process `OpenAIEmulator` or `OllamaEmulator` (`always`, `script`, `reset`,
+`rate_limits`) and asks how many chat requests it received (or refused as over the limit).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ def _serve(provider: Provider, conn: Connection) -> None:
             return
         if command == "count":
             conn.send(len(emulator.requests))
+            continue
+        if command == "limited":  # a property of the OpenAI emulator's rate limit
+            conn.send(getattr(emulator, "limited", 0))
             continue
         getattr(emulator, command)(*args)
         conn.send(None)
@@ -80,6 +83,15 @@ class RemoteEmulator:
     def count(self) -> int:
         """How many chat requests the emulator has received since the last reset."""
         n: int = self._ask("count")
+        return n
+
+    def rate_limits(self, requests: int | None, tokens: int | None, window: float) -> None:
+        """Limit requests and tokens per fixed window, announced in `x-ratelimit-*` headers."""
+        self._ask("rate_limits", requests, tokens, window)
+
+    def limited(self) -> int:
+        """How many requests the rate limit refused with a 429 since it was set."""
+        n: int = self._ask("limited")
         return n
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -79,9 +80,10 @@ async def _load(env: Env, tool: Tool, sessions: int, turns: int, faults: bool) -
 def _tools(env: Env) -> list[tuple[Tool, bool]]:
     """(tool, with 429s injected) in the order measured."""
     memory = InMemorySaver()
-    litellm = [peers.litellm_router(env.up, label, **settings) for label, settings in
-               (("default", {}), ("num_retries=0", {"num_retries": 0}),
-                ("allowed_fails=1", {"allowed_fails": 1}))]  # fmt: skip
+    routers: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("default", {}), ("num_retries=0", {"num_retries": 0}),
+        ("allowed_fails=1", {"allowed_fails": 1}))  # fmt: skip
+    litellm = [peers.litellm_router(env.up, label, **settings) for label, settings in routers]
     return [
         (peers.direct(env.client), False),
         (peers.floor(env.client, memory, name="floor [memory]"), False),

@@ -1,8 +1,17 @@
 """llm-failover: keep LLM conversations alive when the primary provider fails.
 
 `build_graph()` compiles a LangGraph graph that answers each turn with the primary
-provider and fails over to Ollama, then to a deterministic mock, recording every attempt
-in the checkpointed state.
+provider and fails over along the chain (by default Ollama, then a deterministic mock),
+recording every attempt in the checkpointed state; `create_chat_model()` wraps it as a
+LangChain chat model, the drop-in for an app's model factory.
+
+Its parts: `graph` (state, settings, routing, the builder), `nodes` (the provider node),
+`providers` (provider types and their clients), `health` (the circuit breaker and its
+stores), `testing` (wire-level emulators). Beside them: `errors` and `kinds` (what an
+error means, what it leads to), fed by `streams` and `windows`; the drop-in
+(`chat_model`, `chat_stream`, `chat_structured`, `factory`); `checkpoint` and
+`postgres`; `metrics`; `secrets`; `clock`; `extras`; `cli`; `server` (what
+`langgraph.json` serves). `docs/design.md` maps every module.
 """
 
 from llm_failover.chat_model import FailoverChatModel

@@ -78,22 +78,17 @@ class AllProvidersFailed(RuntimeError):
 
     The message names each provider's cause: the error kind and HTTP status of a request
     that failed, the reason of one that made none (`circuit open after insufficient_quota,
-    240 s left`), so an app matching "quota" or "429" in it finds them. `skipped` are the
-    providers the thread skipped without an attempt while their circuits are open (its
-    `sticky` record): node, reason and seconds left.
+    240 s left`; a provider the turn skipped at its start is an attempt too), so an app
+    matching "quota" or "429" in it finds them.
     """
 
-    def __init__(
-        self, attempts: Sequence[Mapping[str, Any]], skipped: Sequence[Mapping[str, Any]] = ()
-    ) -> None:
+    def __init__(self, attempts: Sequence[Mapping[str, Any]]) -> None:
         self.attempts = [dict(a) for a in attempts]
-        self.skipped = [dict(s) for s in skipped]
-        causes = [_skip_cause(s) for s in self.skipped]
-        causes += [f"{a['provider']}({a['model']}): {_cause(a)}" for a in self.attempts]
+        causes = [f"{a['provider']}({a['model']}): {_cause(a)}" for a in self.attempts]
         super().__init__(f"all providers failed: {'; '.join(causes) or 'no provider was tried'}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.attempts, self.skipped))
+        return (type(self), (self.attempts,))
 
 
 def _cause(attempt: Mapping[str, Any]) -> str:
@@ -103,14 +98,6 @@ def _cause(attempt: Mapping[str, Any]) -> str:
         return detail.removesuffix(NO_REQUEST)
     status = attempt.get("status_code")
     return f"{attempt['error']}" + (f" [{status}]" if status else "")
-
-
-def _skip_cause(skip: Mapping[str, Any]) -> str:
-    """Why the thread skipped a node (its sticky reason may itself be `circuit_open`)."""
-    after = "" if skip["reason"] == "circuit_open" else f" after {skip['reason']}"
-    return (
-        f"{skip['node']}: skipped by this thread, circuit open{after}, {seconds_left(skip['left'])}"
-    )
 
 
 def seconds_left(seconds: float) -> str:

@@ -4,7 +4,7 @@
 kind is a field of its `Kind` below, read by the provider node (raise or fail over, drop
 the tools), the routers (retry the same provider), the circuit (count, open, for how
 long) and the logs (a request failed, or none was made). A new kind is one `ErrorKind`
-name and one entry here, plus where `classify` recognises it; the README's failure-policy
+name and one entry here, plus where `classify` recognises it; the docs' failure-policy
 table is `policy_table()`, and a test keeps the two equal.
 """
 
@@ -41,7 +41,7 @@ class Kind:
 
     name: ErrorKind
     source: str
-    """What it is recorded for (the README table's first column)."""
+    """What it is recorded for (the failure-policy table's first column)."""
     provider_error: bool = True
     """The provider said or did it. False for the node's own outcomes, which make no
     request (or cancel one: `hedged`): they move the turn on, are logged at DEBUG and
@@ -161,7 +161,7 @@ def consequences(kind: Kind) -> tuple[str, str]:
 
 
 def policy_table() -> str:
-    """The README's failure-policy table, one row per kind, as Markdown."""
+    """The failure-policy table (docs/failure-policy.md), one row per kind, as Markdown."""
     rows = ["| Error | Kind | Action | Circuit |", "| --- | --- | --- | --- |"]
     for kind in _TABLE:
         action, circuit = consequences(kind)

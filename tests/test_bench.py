@@ -9,6 +9,7 @@ import pytest
 
 from bench.failover import Run, _per_100
 from bench.harness import interleaved, percentile, ratio, stats
+from bench.pacing import allowed, charge
 from bench.report import Section, Table, markdown, ms, times
 from bench.throughput import pattern
 
@@ -97,3 +98,10 @@ def test_markdown_has_the_machine_the_command_and_the_tables() -> None:
     assert "- met" in page
     assert times(152.4) == "152x"
     assert times(1.5) == "1.5x"
+
+
+def test_the_pacing_scenario_counts_every_window_it_touched() -> None:
+    """What a bucket allowed: windows begun x turns one window's binding budget covers."""
+    assert charge() == 116  # 462 characters / 4, rounded up, as the emulator charges
+    per_window = min(40, 4000 // 116)  # the tokens bind first: 34 turns
+    assert (allowed(59.0), allowed(60.5), allowed(70.0)) == (per_window, 68, 68)

@@ -8,7 +8,7 @@ must show that no other tier answered, so a pass on one tier is never another's.
 
 A test that needs a model to understand the prompt is an expected failure (strict: it
 fails the run if it ever passes) with that reason; the media tests, which download their
-files from the internet, are skipped. The README lists every xfail and skip, and why.
+files from the internet, are skipped. docs/conformance.md lists every xfail and skip, and why.
 """
 
 from __future__ import annotations

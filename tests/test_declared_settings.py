@@ -2,8 +2,10 @@
 
 `graph/declared.py` is the one place a setting's variable, keyword, run field, default,
 range and meaning are written. These tests hold the rest to it: the parsers and their
-messages, `load_settings`, `Policy`, the descriptions Studio shows, the README's tables
-and the defaults its prose quotes, `.env.example`.
+messages, `load_settings`, `Policy`, the descriptions Studio shows, the configuration
+reference and the README's few settings, the defaults their prose quotes, `.env.example`.
+(That every generated page is fresh, and how `--check` and `--write` work, is in
+`test_docs.py`.)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tests.conftest import MakeGraph
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+CONFIGURATION = ROOT / "docs" / "configuration.md"
 NUMBERS = [s for s in SETTINGS if s.bound]
 
 
@@ -113,32 +116,27 @@ def test_context_fields_are_described_from_the_declaration(make_graph: MakeGraph
                 assert f"{setting.text} when unset" in described
 
 
-def test_readme_tables_are_generated_from_the_code() -> None:
-    """The README's configuration and per-run tables equal what the code declares."""
-    text = README.read_text(encoding="utf-8")
-    assert docs.render(text) == text, "stale: run python -m llm_failover.graph.docs --write"
+def test_configuration_reference_is_generated_from_the_code() -> None:
+    """The configuration page's settings and per-run tables equal what the code declares."""
+    text = CONFIGURATION.read_text(encoding="utf-8")
+    assert docs.render(text, docs.PAGES["docs/configuration.md"]) == text, "stale: run dev.py docs"
     for setting in SETTINGS:
         assert f"| `{setting.env}` |" in text
 
 
-def test_the_check_fails_on_a_stale_readme_and_write_fixes_it(tmp_path: Path) -> None:
-    """`--check` exits 1 on a README whose default drifted; `--write` makes it current."""
-    stale = README.read_text(encoding="utf-8").replace(
-        "| `LLM_FAILOVER_TURN_BUDGET` | `turn_budget` | `turn_budget` | `60` |",
-        "| `LLM_FAILOVER_TURN_BUDGET` | `turn_budget` | `turn_budget` | `90` |",
-    )
-    copy = tmp_path / "README.md"
-    copy.write_text(stale, encoding="utf-8")
-    assert docs.main(["--check", str(copy)]) == 1
-    assert docs.main(["--write", str(copy)]) == 0
-    assert docs.main(["--check", str(copy)]) == 0
-    assert copy.read_text(encoding="utf-8") == README.read_text(encoding="utf-8")
+def test_readme_settings_are_the_declared_ones() -> None:
+    """The README's few settings are rendered from the declaration, links into docs/."""
+    text = README.read_text(encoding="utf-8")
+    assert docs.render(text, docs.PAGES["README.md"]) == text, "stale: run dev.py docs"
+    assert "| `LLM_PROVIDER` | `openai` |" in text
+    assert "(docs/configuration.md#providers)" in text
 
 
-def test_defaults_quoted_in_the_readme_prose_are_the_declared_ones() -> None:
-    """`LLM_FAILOVER_X` (300 s) and the like, outside the tables, match the declaration."""
+def test_defaults_quoted_in_the_prose_are_the_declared_ones() -> None:
+    """`LLM_FAILOVER_X` (300 s) and the like, in the README and docs prose, match the code."""
     quoted = re.compile(r"`(LLM_\w+)`(?: \(|, | seconds \(|, default )`?([\w./:=-]+?)`?(?: s)?[),]")
-    found = quoted.findall(README.read_text(encoding="utf-8"))
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    found = [pair for page in pages for pair in quoted.findall(page.read_text(encoding="utf-8"))]
     assert len(found) >= 3  # the drop-in, the checkpointer, context fitting: the scan works
     assert [(env, BY_ENV[env].text) for env, _ in found] == found
 

@@ -316,3 +316,22 @@ def test_bad_hedge_after_is_refused(value: str) -> None:
     """A bad name or number is refused at build time, naming the variable and the value."""
     with pytest.raises(ConfigError, match="LLM_FAILOVER_HEDGE_AFTER"):
         load_settings({"OPENAI_API_KEY": FAKE_KEY, "LLM_FAILOVER_HEDGE_AFTER": value})
+
+
+async def test_a_turn_entered_past_an_open_circuit_keeps_its_skip_first(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, store: MemoryStore
+) -> None:
+    """Groq's circuit open: the turn enters at OpenAI, which is hedged; the skip stays first."""
+    key = circuit_key("groq", openai_emu.base_url, "llama-x", FAKE_KEY)
+    now = time.time()
+    record: Circuit = {"failures": 3, "open_until": now + 60, "reason": "server_error"}
+    store.update(key, now, lambda _: (record, 120.0))
+    openai_emu.script(slow_first_token(2))  # OpenAI's request: Groq's node makes none
+    graph = make_graph(provider="groq", model="llama-x", groq_api_key=FAKE_KEY,
+                       groq_base_url=openai_emu.base_url, fallback_provider="openai,ollama,mock",
+                       hedge_after=0.2, timeout=10, circuit_store=store,
+                       checkpointer=InMemorySaver())  # fmt: skip
+    state, seen = await turn(graph, "astream")
+    assert tried(state) == [("groq", "circuit_open"), ("openai", "hedged"), ("ollama", None)]
+    assert [p["reason"] for who, p in seen if who == "event"] == ["circuit_open", "hedge"]
+    assert texts(seen, "ollama") == OLLAMA_TEXT

@@ -1,4 +1,4 @@
-"""The README's "Moving an app onto it", run as the two apps would run it."""
+"""The docs' "Moving an app onto it" (docs/moving.md), run as the two apps would run it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ GROQ_KEY = "gsk-test-CANARY-groq"
 
 
 class ModelFactory:
-    """The Flask tutor's factory, its body swapped as the README shows."""
+    """The Flask tutor's factory, its body swapped as docs/moving.md shows."""
 
     @staticmethod
     def create_chat_model(temperature: float = 0.7, tools: Any = None) -> Any:
@@ -36,7 +36,7 @@ class GradeSentence(BaseModel):
 def tutor_env(
     monkeypatch: pytest.MonkeyPatch, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
 ) -> None:
-    """The Flask tutor's environment, renamed by the README's table; Groq first."""
+    """The Flask tutor's environment, renamed by docs/moving.md's table; Groq first."""
     env = {
         "LLM_PROVIDER": "groq",
         "LLM_FALLBACK_PROVIDER": "ollama,mock",
@@ -80,7 +80,7 @@ class ServiceSettings(BaseSettings):
 
 
 def make_llm(settings: ServiceSettings, temperature: float = 0, streaming: bool = False) -> Any:
-    """The service's `make_llm`, its body as the README shows."""
+    """The service's `make_llm`, its body as docs/moving.md shows."""
     return llm_failover.create_chat_model(
         temperature=temperature,
         streaming=streaming,

@@ -256,7 +256,9 @@ def test_sticky_thread_survives_a_fresh_process_and_returns_when_healthy(
     # "a fresh process": a new graph with an empty circuit store, the same checkpoints
     fresh = make_graph(checkpointer=saver, clock=clock.clock, circuit_store=MemoryStore())
     state = turn(fresh, "still there?", thread="aiko")
-    assert route(state) == [("ollama", None)]
+    assert route(state) == [("openai", "circuit_open"), ("ollama", None)]
+    assert state["attempts"][0]["detail"].startswith("skipped by this thread")
+    assert state["sticky"]["reason"] == "insufficient_quota"  # the first cause is kept
     assert len(openai_emu.requests) == 1
     clock.advance(300)
     state = turn(fresh, "back?", thread="aiko")
@@ -319,7 +321,7 @@ def test_sticky_entry_is_ignored_for_another_upstream(
     openai_emu.script(quota())
     old = make_graph(checkpointer=saver, clock=clock.clock)
     turn(old, "one", thread="keys")
-    assert route(turn(old, "two", thread="keys")) == [("ollama", None)]
+    assert route(turn(old, "two", thread="keys")) == [("openai", "circuit_open"), ("ollama", None)]
     new_key = make_graph(checkpointer=saver, clock=clock.clock,
                          openai_api_key="sk-test-a-new-key-00000000")  # fmt: skip
     assert route(turn(new_key, "three", thread="keys")) == [("openai", None)]

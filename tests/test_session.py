@@ -53,6 +53,7 @@ def test_four_turn_session_fails_over_mid_conversation(
     # attempts are this turn's only, as plain dicts; the sticky thread skipped OpenAI,
     # whose circuit the quota error of turn 3 opened, so it got no 4th request
     assert [(a["provider"], a["error"]) for a in state["attempts"]] == [
+        ("openai", "circuit_open"),
         ("ollama", "server_error"),
         ("mock", None),
     ]

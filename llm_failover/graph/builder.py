@@ -1,11 +1,12 @@
 """Build the failover graph: one node per provider in the chain, routed by state.
 
-    START -(sticky?)-> openai -> ollama -> mock -> END
+    START -(down?)-> openai -> ollama -> mock -> END
                          |         |
                          +---------+--> END as soon as one answers (or back to itself
                                         once, after a short Retry-After)
 
-The entry edge skips providers this thread knows to be down (its `sticky` record). After
+The entry edge skips providers known to be down (this thread's `sticky` record, an open
+circuit: `entry.py`), which the node it starts at records as attempts. After
 each provider node a conditional edge reads the recorded outcome and goes to the next
 provider, retries the same one once, or ends the turn. A chain without the mock ends in
 `all_failed`, which raises `AllProvidersFailed`; the user's message is already in the
@@ -30,8 +31,9 @@ from langgraph.runtime import Runtime
 from llm_failover.clock import SYSTEM_CLOCK, Clock
 from llm_failover.graph.chain import with_clients
 from llm_failover.graph.context import Context, context_of
+from llm_failover.graph.entry import apeeked, first_node, peeked
 from llm_failover.graph.guarded import guarded
-from llm_failover.graph.routing import GIVE_UP, after_attempt, first_node
+from llm_failover.graph.routing import GIVE_UP, after_attempt
 from llm_failover.graph.run import Plan
 from llm_failover.graph.settings import load_settings
 from llm_failover.graph.state import InputState, RouteState, State
@@ -51,7 +53,7 @@ def build_graph(
 ) -> FailoverGraph:
     """Compile the failover graph.
 
-    Settings come from the environment at call time; keyword `overrides` (see the README's
+    Settings come from the environment at call time; keyword `overrides` (see the docs'
     configuration table) take precedence. `models` replaces the client of a node by name
     (e.g. `{"mock": MockChatModel(replies=[...])}`), its circuit then named by the client's
     own URL, model and key (`graph.chain.with_clients`); `clock` and `circuit_store` replace
@@ -86,10 +88,7 @@ def build_graph(
     # built without it.
     builder.add_node(GIVE_UP, give_up_node(plan, clock))
 
-    def entry(state: RouteState, runtime: Runtime[Context]) -> str:
-        return first_node(state, run=plan.resolve(context_of(runtime.context)), now=clock.now())
-
-    builder.add_conditional_edges(START, _edge(entry), nodes)
+    builder.add_conditional_edges(START, _entry(plan, clock, store), nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     # Runs checked and one turn per thread at a time, waiting at most for a whole turn.
     # A failed attempt must be on disk before the fallback is called, so that a crash
@@ -115,6 +114,23 @@ def _edge(route: Callable[[RouteState, Runtime[Context]], str]) -> RunnableCalla
         return route(state, runtime)
 
     return RunnableCallable(route, aroute, trace=False)
+
+
+def _entry(plan: Plan, clock: Clock, store: CircuitStore) -> RunnableCallable:
+    """The entry edge: the run's first provider not known to be down (`entry.first_node`).
+
+    It reads circuits, so its async shell reads them with the store's async method.
+    """
+
+    def entry(state: RouteState, runtime: Runtime[Context]) -> str:
+        run = plan.resolve(context_of(runtime.context))
+        return str(peeked(first_node(state, run, clock.now()), store))
+
+    async def aentry(state: RouteState, runtime: Runtime[Context]) -> str:
+        run = plan.resolve(context_of(runtime.context))
+        return str(await apeeked(first_node(state, run, clock.now()), store))
+
+    return RunnableCallable(entry, aentry, trace=False)
 
 
 def _router(plan: Plan, node: str) -> Callable[[RouteState, Runtime[Context]], str]:

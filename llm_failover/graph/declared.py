@@ -2,9 +2,11 @@
 
 One `Setting` per environment variable. Everything else is derived from this table:
 `load_settings`'s names and checks, `Policy`'s defaults, which run settings are capped by
-the graph's own, the descriptions Studio shows for `Context`'s setting fields, and the
-README's configuration table (`python -m llm_failover.graph.docs --write`; a test fails
-when the README is stale). A new setting is one entry here plus the code that uses it.
+the graph's own, the descriptions Studio shows for `Context`'s setting fields, the
+configuration reference in `docs/configuration.md` and the README's few settings
+(`python -m llm_failover.graph.docs --write`; a test fails when a page is stale). A new
+setting is one entry here plus the code that uses it; its `about` may link to the docs
+pages, relative to `docs/`.
 
 The providers' own variables (API keys, base URLs) are the providers' to declare.
 """
@@ -37,7 +39,7 @@ class Setting:
     capped: bool = False
     """Whether a run may only lower it below the graph's own (it holds shared capacity)."""
     about: str
-    """What it does, for the README (Markdown)."""
+    """What it does, for the docs (Markdown; links relative to `docs/`)."""
     run: str = ""
     """What a run's value does, for Studio's form (plain text); only with a `field`."""
 
@@ -66,7 +68,8 @@ _SHARED = "shared circuits keep the graph's own."
 SETTINGS: tuple[Setting, ...] = (
     Setting(env="LLM_PROVIDER", keyword="provider", field="providers", default="openai",
             about="The primary: `openai`, `groq`, `ollama`, `mock`, or any OpenAI-compatible "
-                  "server named by its `<NAME>_BASE_URL` (see [Providers](#providers)).",
+                  "server named by its `<NAME>_BASE_URL` (see "
+                  "[Providers](configuration.md#providers)).",
             run='The providers this run may call, in the graph\'s chain order, by provider or '
                 'node name: ["ollama", "mock"] skips OpenAI, ["openai", "mock"] skips Ollama; '
                 "without the mock a run whose providers all fail raises AllProvidersFailed. "
@@ -151,12 +154,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(env="LLM_FAILOVER_REDIS_URL", keyword="redis_url",
             about="Share circuits across workers through Redis (the `redis` extra); unset "
                   "keeps them in this process. A Redis that is down or hung never blocks a "
-                  "turn (see [Run with several workers](#run-with-several-workers))."),
+                  "turn (see [Run with several workers](serving.md#run-with-several-workers))."),
     Setting(env="LLM_FAILOVER_RUN_SETTINGS", keyword="run_settings",
             default=("tools", "tool_choice", "temperature", "stop", "response_format",
                      "providers"),
             about="The context fields a run may set (comma-separated, `all` or `none`); see "
-                  "[running it for untrusted callers](#running-it-for-untrusted-callers)."),
+                  "[running it for untrusted callers]"
+                  "(serving.md#running-it-for-untrusted-callers)."),
     Setting(env="LLM_FAILOVER_CONTEXT_TOKENS", keyword="context_tokens",
             default="ollama=4096",  # Ollama's own default window
             about="Context windows by provider or node name (`ollama=2048,openai_gpt_4_1_nano"
@@ -170,7 +174,7 @@ SETTINGS: tuple[Setting, ...] = (
             about="Seconds `open_checkpointer` / `open_postgres` wait for PostgreSQL (keyword "
                   "`connect_timeout=`); libpq counts whole seconds, 2 at least."),
 )  # fmt: skip
-"""Every graph-level setting, in the README's order."""
+"""Every graph-level setting, in the configuration reference's order."""
 
 BY_KEYWORD: Mapping[str, Setting] = {s.keyword: s for s in SETTINGS if s.keyword}
 BY_ENV: Mapping[str, Setting] = {s.env: s for s in SETTINGS}

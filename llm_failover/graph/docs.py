@@ -1,123 +1,118 @@
-"""The README's reference tables, generated from the code that defines them.
+"""The README's and the docs pages' generated blocks, written from the code.
 
-`configuration_table()` renders the declared settings (`declared.py`);
-`providers_table()` the provider registry's built-in types and their variables;
-`kinds.policy_table()` what each error kind leads to (the failure-policy table);
-`run_settings_table()` renders `Context`'s fields with the descriptions Studio shows. Each
-lives in README.md between `<!-- NAME:start ... -->` and `<!-- NAME:end -->`:
+Each generated block sits in a page between `<!-- NAME:start ... -->` and
+`<!-- NAME:end -->`; `BLOCKS` renders it (`reference.py`, `kinds.policy_table`) and
+`PAGES` says which page holds which blocks, so a marker lost in an edit fails too:
 
-    python -m llm_failover.graph.docs --write   # regenerate the tables in README.md
-    python -m llm_failover.graph.docs --check   # exit 1 when README.md is stale
+    python -m llm_failover.graph.docs --write   # regenerate every page's blocks
+    python -m llm_failover.graph.docs --check   # exit 1 when a page is stale
 
-A test runs the check, so a setting changed in code and not in the README fails the suite.
+`python3 dev.py docs` (alias `readme`) runs `--write`; `python3 dev.py test` runs
+`--check` and a test does too, so a setting changed in code and not in the docs fails.
+The rest of each page is prose, written by hand.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from llm_failover.graph.context import Context
-from llm_failover.graph.declared import SETTINGS
-from llm_failover.graph.limits import DEFAULT_GRANTS
+from llm_failover.graph.reference import (
+    common_settings,
+    configuration_table,
+    graph_drawing,
+    module_map,
+    providers_table,
+    run_settings_table,
+)
 from llm_failover.kinds import policy_table
-from llm_failover.providers.entry import FIELDS
-from llm_failover.providers.registry import BUILT_IN
-
-
-def configuration_table() -> str:
-    """One row per declared setting: variable, keyword, run field, default, range, meaning."""
-    rows = [_row("Variable", "Keyword", "Run field", "Default", "Range", "Meaning"),
-            _row(*["---"] * 6)]  # fmt: skip
-    for s in SETTINGS:
-        default = s.shown or (f"`{s.text}`" if s.text is not None else "unset")
-        rng = s.bound.describe() if s.bound else "—"
-        rows.append(_row(_code(s.env), _code(s.keyword), _code(s.field), default, rng, s.about))
-    return "\n".join(rows)
-
-
-def providers_table() -> str:
-    """One row per built-in provider type (`providers/registry.py`), then any other name."""
-    rows = [_row("Provider", "Client", "Variables (keyword: the name in lower case)",
-                 "Defaults"), _row(*["---"] * 4)]  # fmt: skip
-    for entry in BUILT_IN.values():
-        reads = [_code(entry.env_name(f)) + (" (required)" if f == "api_key" and
-                 entry.key_required else "") for f in FIELDS if f in entry.reads]  # fmt: skip
-        defaults = [_code(v) for v in (entry.default_base_url, entry.default_model) if v]
-        if entry.context_tokens:
-            defaults.append(f"{entry.context_tokens:,}-token window")
-        if entry.last_resort:
-            defaults = ["the last resort: must be last, never fails, answers `degraded`"]
-        rows.append(_row(_code(entry.name), _code(entry.client_name),
-                         ", ".join(reads) or "nothing", ", ".join(defaults) or "—"))  # fmt: skip
-    rows.append(_row("any other name", "`ChatOpenAI`",
-                     "`<NAME>_BASE_URL` (required), `<NAME>_API_KEY`, `<NAME>_MODEL` (required "
-                     "unless `LLM_MODEL` / `LLM_FALLBACK_MODEL` name one)",
-                     "no key: sends `EMPTY`, as vLLM expects"))  # fmt: skip
-    return "\n".join(rows)
-
-
-def run_settings_table() -> str:
-    """One row per `Context` field: whether runs may set it by default, and what it does."""
-    rows = [_row("Field", "Granted by default", "What it does for this run"), _row(*["---"] * 3)]
-    for field in dataclasses.fields(Context):
-        granted = "yes" if field.name in DEFAULT_GRANTS else "no"
-        rows.append(_row(_code(field.name), granted, field.metadata["description"]))
-    return "\n".join(rows)
-
 
 BLOCKS: Mapping[str, Callable[[], str]] = {
     "settings": configuration_table,
+    "common-settings": common_settings,
     "providers": providers_table,
     "kinds": policy_table,
     "run-settings": run_settings_table,
+    "graph": graph_drawing,
+    "modules": module_map,
 }
-"""Each generated block of the README, by its marker name."""
+"""Each generated block, by its marker name."""
+
+PAGES: Mapping[str, tuple[str, ...]] = {
+    "README.md": ("graph", "common-settings"),
+    "docs/index.md": ("graph",),
+    "docs/configuration.md": ("settings", "providers", "run-settings"),
+    "docs/failure-policy.md": ("kinds",),
+    "docs/design.md": ("graph", "modules"),
+}
+"""The blocks each page holds, by its path from the repository's root."""
 
 
-def render(readme: str) -> str:
-    """`readme` with every generated block replaced by its table as the code has it now."""
-    for name, table in BLOCKS.items():
+def render(text: str, names: Sequence[str] | None = None) -> str:
+    """`text` with its generated blocks replaced by what the code has now.
+
+    `names`: the blocks it must hold (refused with a ValueError when one is missing);
+    None: whichever blocks it holds.
+    """
+    cache: dict[str, str] = {}  # a block held twice (the graph) is built once
+    for name, block in BLOCKS.items():
         start, end = f"<!-- {name}:start", f"<!-- {name}:end -->"
-        block = re.compile(rf"(^{re.escape(start)}[^\n]*\n).*?(^{re.escape(end)})", re.S | re.M)
-        found = block.search(readme)
+        pattern = re.compile(rf"(^{re.escape(start)}[^\n]*\n).*?(^{re.escape(end)})", re.S | re.M)
+        found = pattern.search(text)
         if found is None:
-            raise ValueError(f"README has no block {start} ... --> ... {end}")
-        readme = f"{readme[: found.end(1)]}{table()}\n{readme[found.start(2) :]}"
-    return readme
+            if names is not None and name in names:
+                raise ValueError(f"no block {start} ... --> ... {end}")
+            continue
+        fresh = cache.setdefault(name, block())
+        text = f"{text[: found.end(1)]}{fresh}\n{text[found.start(2) :]}"
+    return text
+
+
+def stale(root: Path) -> list[str]:
+    """The pages under `root` whose generated blocks differ from the code's (none: fresh)."""
+    return [page for page, names in PAGES.items() if _fresh(root / page, names) is not None]
+
+
+def write(root: Path) -> list[str]:
+    """Regenerate every page's blocks under `root`; the pages that changed."""
+    changed = []
+    for page, names in PAGES.items():
+        fresh = _fresh(root / page, names)
+        if fresh is not None:
+            (root / page).write_text(fresh, encoding="utf-8")
+            changed.append(page)
+    return changed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`--write` regenerates the README's tables; `--check` exits 1 when they are stale."""
+    """`--write` regenerates the pages' blocks; `--check` exits 1 when one is stale."""
     parser = argparse.ArgumentParser(prog="python -m llm_failover.graph.docs")
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--check", action="store_true", help="exit 1 when README.md is stale")
-    mode.add_argument("--write", action="store_true", help="regenerate the tables in it")
-    parser.add_argument("readme", nargs="?", type=Path, default=Path("README.md"))
+    mode.add_argument("--check", action="store_true", help="exit 1 when a page is stale")
+    mode.add_argument("--write", action="store_true", help="regenerate the pages' blocks")
+    parser.add_argument("--root", type=Path, default=Path(), help="the repository's root")
     args = parser.parse_args(argv)
-    text = args.readme.read_text(encoding="utf-8")
-    fresh = render(text)
     if args.write:
-        args.readme.write_text(fresh, encoding="utf-8")
+        for page in write(args.root):
+            print(f"wrote {page}")
         return 0
-    if fresh != text:
-        print(f"{args.readme} is stale: run python -m llm_failover.graph.docs --write")
-        return 1
-    return 0
+    pages = stale(args.root)
+    for page in pages:
+        print(f"{page} is stale: run python -m llm_failover.graph.docs --write")
+    return 1 if pages else 0
 
 
-def _row(*cells: str) -> str:
-    """A Markdown table row; a `|` inside a cell is escaped."""
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-
-def _code(name: str | None) -> str:
-    """A name as code, or a dash for none."""
-    return f"`{name}`" if name else "—"
+def _fresh(path: Path, names: Sequence[str]) -> str | None:
+    """The page at `path` regenerated, or None when it is already current."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        fresh = render(text, names)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return None if fresh == text else fresh
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
 
 from langgraph.graph import END
 
 from llm_failover.graph.policy import Policy
 from llm_failover.graph.run import Run
-from llm_failover.graph.state import Attempt, RouteState, Skip
+from llm_failover.graph.state import Attempt, RouteState
 from llm_failover.kinds import kind_of
 
 GIVE_UP = "all_failed"
@@ -91,35 +90,3 @@ def after_attempt(state: RouteState, *, node: str, run: Run) -> str:
         return node
     later = run.route[run.route.index(node) + 1 :] if node in run.route else ()
     return later[0] if later else GIVE_UP
-
-
-def first_node(state: RouteState, *, run: Run, now: float) -> str:
-    """The first node of the run's route this thread does not know to be down."""
-    skip = _skips(state)
-    for node in run.route:
-        if not _skipped(skip.get(node), run.keys[node], now):
-            return node
-    return run.route[-1]
-
-
-def thread_skipped(state: RouteState, *, run: Run, now: float) -> list[dict[str, Any]]:
-    """The nodes `first_node` skipped this turn (before its first attempt), and why."""
-    attempts = state.get("attempts") or []
-    first = attempts[0]["node"] if attempts else None
-    skip, out = _skips(state), []
-    for node in run.route:
-        entry = skip.get(node)
-        if node == first or entry is None:
-            break  # first_node skips only a prefix of the route
-        out.append({"node": node, "reason": entry["reason"], "left": entry["until"] - now})
-    return out
-
-
-def _skips(state: RouteState) -> dict[str, Skip]:
-    sticky = state.get("sticky")
-    return sticky["skip"] if sticky else {}
-
-
-def _skipped(entry: Skip | None, key: str, now: float) -> bool:
-    """A thread skips a node while its entry runs, if learned for the node's upstream."""
-    return entry is not None and entry["until"] > now and entry.get("key") == key

@@ -128,6 +128,14 @@ class FailOpenStore:
         """Give up a probe claim without news about the provider's health."""
         self._call(lambda store: store.release(key))
 
+    def peek(self, key: str, now: float) -> Circuit | None:
+        """The record, read only (no probe claimed): the entry edge's look before a turn."""
+        return self._call(lambda store: store.peek(key, now))
+
+    async def apeek(self, key: str, now: float) -> Circuit | None:
+        """`peek` for async callers."""
+        return await self._acall(lambda store: store.apeek(key, now))
+
     async def aadmit(
         self, key: str, now: float, claim_for: float
     ) -> tuple[Admission, Circuit | None]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -62,6 +63,7 @@ class RedisStore:
         self._async: dict[asyncio.AbstractEventLoop, aredis.Redis] = {}
         self._lock = threading.Lock()
         self._unreadable: set[str] = set()
+        self._recent = Recent()
 
     def _client(self) -> aredis.Redis:
         """The asyncio client for the running loop, made on its first use there."""
@@ -80,7 +82,8 @@ class RedisStore:
 
     def admit(self, key: str, now: float, claim_for: float) -> tuple[Admission, Circuit | None]:
         """Whether to call now, claiming the single probe when the cooldown is over."""
-        record = self._read(key, self._sync.get)
+        # A closed read the entry edge just made serves: one GET per healthy turn.
+        record = None if self._recent.take(key) else self._read(key, self._sync.get)
         decision = admission(record, now)
         if decision == "probe" and not self._sync.set(
             _PREFIX + key + ":probe", "1", nx=True, px=_ms(claim_for)
@@ -110,7 +113,7 @@ class RedisStore:
     ) -> tuple[Admission, Circuit | None]:
         """`admit` for async callers."""
         client = self._client()
-        record = await self._aread(key, client.get)
+        record = None if self._recent.take(key) else await self._aread(key, client.get)
         decision = admission(record, now)
         if decision == "probe" and not await client.set(
             _PREFIX + key + ":probe", "1", nx=True, px=_ms(claim_for)
@@ -139,6 +142,17 @@ class RedisStore:
     def get(self, key: str) -> Circuit | None:
         """The record of one circuit (None: closed)."""
         return self._read(key, self._sync.get)
+
+    def peek(self, key: str, now: float) -> Circuit | None:
+        """The record, read only (no probe claimed): the entry edge's look before a turn.
+
+        Kept for the `admit` that follows it (`Recent`), so a turn reads once.
+        """
+        return self._recent.put(key, self._read(key, self._sync.get))
+
+    async def apeek(self, key: str, now: float) -> Circuit | None:
+        """`peek` for async callers."""
+        return self._recent.put(key, await self._aread(key, self._client().get))
 
     def _read(self, key: str, get: Callable[[str], Any]) -> Circuit | None:
         """The record at `key` through a client's or a WATCHing pipeline's sync `get`."""
@@ -172,6 +186,45 @@ class RedisStore:
                 "read as closed, and replaced by its next update", self.where, _PREFIX, key,
             )  # fmt: skip
         return None
+
+
+class Recent:
+    """Closed-circuit reads the entry edge just made, each taken by one `admit`.
+
+    A turn's entry edge reads its first provider's circuit and the provider's node admits
+    the call a moment later: one GET serves both. Only a closed read is kept (a probe
+    must be claimed atomically), for `FRESH` seconds, and used once, so it is never
+    older than a read made at the start of the same turn would be.
+    """
+
+    FRESH = 0.25
+    MAX_KEYS = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reads: dict[str, list[float]] = {}  # key -> monotonic times of closed reads
+
+    def put(self, key: str, record: Circuit | None) -> Circuit | None:
+        """Keep a closed read of `key`; return `record` as it was."""
+        if record is None:
+            now = time.monotonic()
+            with self._lock:
+                if key not in self._reads and len(self._reads) >= self.MAX_KEYS:
+                    self._reads.clear()  # bounded whatever models runs name; it only saves
+                reads = self._reads.setdefault(key, [])
+                reads[:] = [*(t for t in reads[-63:] if now - t < self.FRESH), now]
+        return record
+
+    def take(self, key: str) -> bool:
+        """Whether a fresh closed read of `key` was kept; it is used up."""
+        now = time.monotonic()
+        with self._lock:
+            reads = self._reads.get(key)
+            while reads:
+                if now - reads.pop() < self.FRESH:
+                    return True
+            self._reads.pop(key, None)
+        return False
 
 
 def _write(pipe: object, key: str, record: Circuit | None, keep: float) -> None:

@@ -36,6 +36,10 @@ class CircuitStore(Protocol):
         """Give up a probe claim without news about the provider's health."""
         ...
 
+    def peek(self, key: str, now: float) -> Circuit | None:
+        """The record, read only (no probe claimed): the entry edge's look before a turn."""
+        ...
+
     async def aadmit(
         self, key: str, now: float, claim_for: float
     ) -> tuple[Admission, Circuit | None]:
@@ -48,6 +52,10 @@ class CircuitStore(Protocol):
 
     async def arelease(self, key: str) -> None:
         """`release` for async callers."""
+        ...
+
+    async def apeek(self, key: str, now: float) -> Circuit | None:
+        """`peek` for async callers."""
         ...
 
 
@@ -138,6 +146,15 @@ class MemoryStore:
     async def arelease(self, key: str) -> None:
         """`release` for async callers."""
         self.release(key)
+
+    def peek(self, key: str, now: float) -> Circuit | None:
+        """The record, read only (no probe claimed): the entry edge's look before a turn."""
+        with self._lock:
+            return self._current(key, now)
+
+    async def apeek(self, key: str, now: float) -> Circuit | None:
+        """`peek` for async callers."""
+        return self.peek(key, now)
 
     def get(self, key: str, now: float | None = None) -> Circuit | None:
         """The record of one circuit (None: closed); `now` applies expiry."""

@@ -1,6 +1,13 @@
-"""Graph nodes: the provider node (`call.py`, `steps.py`, `attempt.py`) and its options.
+"""The provider node: one attempt at one provider, as a graph node, sync and async.
 
-The provider clients themselves are built by the provider registry (`providers/`).
+`attempt` holds one attempt's decisions and its record, `steps` the node's procedure (a
+step generator free of I/O), `call` the thin sync and async shells that carry it out;
+`options` translates per-call options to each client, `fit` and `truncation` keep the
+history within a provider's context window, `deadlines` watches the first token and the
+silences of a stream; `hedge` starts the next provider when a first token is late, `race`
+runs the two calls, first token answering, and `background` is the loop sync callers'
+races run on. `node_for` builds a provider's client and wraps it in its node; the
+clients themselves are built by the provider registry (`providers/`).
 """
 
 from __future__ import annotations

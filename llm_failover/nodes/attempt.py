@@ -18,8 +18,9 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from llm_failover.clock import Clock
-from llm_failover.errors import NO_REQUEST, ErrorKind, Failure, classify, seconds_left, transient
+from llm_failover.errors import NO_REQUEST, ErrorKind, Failure, classify, transient
 from llm_failover.graph.context import Context
+from llm_failover.graph.entry import Skipped, open_detail, skip_attempt
 from llm_failover.graph.routing import backoff, pause, should_retry, spent
 from llm_failover.graph.run import Plan, Run
 from llm_failover.graph.settings import ProviderSpec
@@ -99,6 +100,21 @@ class Call:
         self.latency = 0.0
         self.given: float | None = None
         """The deadline the last request was given."""
+        self.skips: list[Attempt] = []
+        """The providers the entry edge skipped to start the turn here (`entry.py`)."""
+        self._announced = False
+
+    def enter(self, skipped: list[tuple[str, Skipped]]) -> None:
+        """Record the providers skipped before this one as the turn's first attempts.
+
+        A failover the thread's own `sticky` record made was announced on an earlier
+        turn; one the shared circuits made is announced now, as a failed call would be.
+        """
+        providers = {spec.node: spec.provider for spec in self.link.plan.settings.chain}
+        self.skips = [skip_attempt(node, providers[node], why, run=self.run, turn=self.turn,
+                                   step=self.step) for node, why in skipped]  # fmt: skip
+        self.earlier = list(self.skips)
+        self._announced = all(why.by_thread for _, why in skipped)
 
     def admit(self, decision: Admission, record: Circuit | None) -> bool:
         """Whether to make the request; if not, the reason is recorded as the failure."""
@@ -108,10 +124,7 @@ class Call:
         run = self.run
         if decision == "skip" and record is not None:
             # The seconds left go into the detail now: the error message shows them later.
-            until = record["open_until"] or self.now
-            left = seconds_left(until - self.now) if until > self.now else "its probe under way"
-            reason = f"circuit open after {record['reason']}, {left}"
-            self.failure = failure("circuit_open", reason + NO_REQUEST)
+            self.failure = failure("circuit_open", open_detail(record, self.now) + NO_REQUEST)
         elif record is not None and stricter(record, run.policy, run.shared, self.now):
             reason = f"circuit open for this run's own policy after {record['reason']}"
             self.failure = failure("circuit_open", reason + NO_REQUEST)
@@ -282,7 +295,7 @@ class Call:
     def failover_event(self) -> dict[str, Any] | None:
         """The stream event announcing that this node takes over from a failed one."""
         last = self.earlier[-1] if self.earlier else None
-        if last is None or last["ok"] or last["node"] == self.link.spec.node:
+        if last is None or last["ok"] or last["node"] == self.link.spec.node or self._announced:
             return None  # the turn's first attempt, or a retry of the same provider
         return announcement(last["provider"], last["node"], self.link.spec, last["error"])
 

@@ -19,16 +19,15 @@ from langgraph.runtime import Runtime
 from llm_failover.clock import Clock
 from llm_failover.errors import NO_REQUEST, AllProvidersFailed
 from llm_failover.graph.context import Context, context_of
-from llm_failover.graph.routing import thread_skipped
 from llm_failover.graph.run import Plan
 from llm_failover.graph.state import State
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_attempt, observe_failover
 from llm_failover.nodes import background
-from llm_failover.nodes.attempt import Call, Link, failure
+from llm_failover.nodes.attempt import Link, failure
 from llm_failover.nodes.deadlines import acollect, collect
 from llm_failover.nodes.hedge import Hedge
-from llm_failover.nodes.steps import Steps, attempt_steps, state_update
+from llm_failover.nodes.steps import Steps, attempt_steps, entered, state_update
 
 
 def _step(config: RunnableConfig) -> int:
@@ -52,6 +51,8 @@ def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) ->
                     result = ("error", exc)
             elif op[0] == "admit":
                 result = store.admit(op[1], op[2], op[3])
+            elif op[0] == "peek":
+                result = store.peek(op[1], op[2])
             elif op[0] == "update":
                 result = store.update(op[1], op[2], op[3])
             elif op[0] == "release":
@@ -85,6 +86,8 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
                     result = ("error", exc)
             elif op[0] == "admit":
                 result = await store.aadmit(op[1], op[2], op[3])
+            elif op[0] == "peek":
+                result = await store.apeek(op[1], op[2])
             elif op[0] == "update":
                 result = await store.aupdate(op[1], op[2], op[3])
             elif op[0] == "release":
@@ -124,7 +127,7 @@ def provider_node(
 
 
 def _not_configured(link: Link, state: State, context: Context, step: int) -> Steps:
-    call = Call(link, state, None, context, step)
+    call = yield from entered(link, state, None, context, step)
     if event := call.failover_event():
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
@@ -138,14 +141,12 @@ def _not_configured(link: Link, state: State, context: Context, step: int) -> St
 def give_up_node(plan: Plan, clock: Clock) -> RunnableCallable:
     """The node reached when every provider failed: raises `AllProvidersFailed`.
 
-    Its message names the providers this thread skipped before the first attempt too
-    (their circuits open, as its `sticky` record says), not only the ones tried.
+    Its message names every provider of the turn, those the entry edge skipped too (they
+    are attempts, `circuit_open`, with the reason and the seconds left).
     """
 
     def give_up(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
-        run = plan.resolve(context_of(runtime.context))
-        skipped = thread_skipped(state, run=run, now=clock.now())
-        raise AllProvidersFailed(state.get("attempts", []), skipped)
+        raise AllProvidersFailed(state.get("attempts", []))
 
     async def agive_up(state: State, runtime: Runtime[Any]) -> dict[str, Any]:
         return give_up(state, runtime)

@@ -124,6 +124,7 @@ class Race:
         """Start the backup, if its circuit admits a plain call (never a probe)."""
         first = self.primary.call
         call = Call(self.link, first.state, self.model, first.context, first.step)
+        call.earlier = list(first.earlier)  # the entry edge's skips too, if it started here
         claim = call.run.shared_timeout + call.run.shared.retry_budget
         decision, record = await store.aadmit(call.key, call.now, claim)
         if decision == "probe":

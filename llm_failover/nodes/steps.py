@@ -1,7 +1,7 @@
 """The provider node's procedure, written once, free of I/O.
 
 `attempt_steps` is a generator that yields each piece of I/O it needs as a small tuple
-("announce", "admit", "sleep", "call", "update", "release"; the circuit ones name the
+("peek", "announce", "admit", "sleep", "call", "update", "release"; the circuit ones name the
 run's circuit key, a call its deadline and stream limits) and receives the result.
 The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke`,
 `sleep` or `asleep`, the store's sync or async methods: that is their only difference.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 
 from llm_failover.graph.context import Context
+from llm_failover.graph.entry import skipped_before
 from llm_failover.graph.state import Attempt, Skip, State, Sticky
 from llm_failover.health.circuit import Admission, Circuit
 from llm_failover.health.store import Transition
@@ -41,7 +42,7 @@ def attempt_steps(
 
     With a `hedge`, the call is a race ("race": the shell runs it, `nodes/hedge.py`).
     """
-    call = Call(link, state, model, context, step)
+    call = yield from entered(link, state, model, context, step)
     if event := call.failover_event():
         observe_failover(event, call.earlier[-1]["detail"])
         yield ("announce", event)
@@ -95,7 +96,20 @@ def hedged_outcome(race: Race, attempt: Attempt) -> Steps:
         elif one.probing and record["error"] == "hedged":
             yield ("release", one.key)  # cancelled, so not judged: another call may probe
         observe_attempt(record)
-    return {**state_update(last, records[last]), "attempts": [records[first], records[last]]}
+    attempts = [*primary.skips, records[first], records[last]]  # the entry's skips first
+    return {**state_update(last, records[last]), "attempts": attempts}
+
+
+def entered(
+    link: Link, state: State, model: BaseChatModel | None, context: Context, step: int
+) -> Generator[Op, Any, Call]:
+    """The attempt, with the providers the entry edge skipped if the turn starts here."""
+    call = Call(link, state, model, context, step)
+    if not call.earlier and link.spec.node != call.run.route[0]:
+        call.enter((yield from skipped_before(link.spec.node, state, call.run, call.now)))
+        for skip in call.skips:
+            observe_attempt(skip)
+    return call
 
 
 def circuit_update(
@@ -122,7 +136,7 @@ def circuit_update(
 def state_update(call: Call, attempt: Attempt) -> dict[str, Any]:
     """The failed attempt alone, or the answer with its facts and the thread's routing."""
     if call.failure is not None or call.answer is None:
-        return {"attempts": [attempt]}
+        return {"attempts": [*call.skips, attempt]}
     spec = call.link.spec
     degraded = spec.endpoint.type.last_resort
     facts = {"served_by": spec.provider, "degraded": degraded,
@@ -130,7 +144,7 @@ def state_update(call: Call, attempt: Attempt) -> dict[str, Any]:
     answer = call.answer.model_copy(
         update={"response_metadata": {**call.answer.response_metadata, "failover": facts}}
     )
-    update = {"messages": [answer], "attempts": [attempt], "served_by": spec.provider,
+    update = {"messages": [answer], "attempts": [*call.skips, attempt], "served_by": spec.provider,
               "degraded": degraded, "sticky": sticky(call, attempt)}  # fmt: skip
     # A key that keeps its value is not written: most turns of a conversation change
     # none of the three, and an unwritten channel is one blob fewer in every checkpoint
@@ -157,7 +171,9 @@ def sticky(call: Call, attempt: Attempt) -> Sticky | None:
     }
     for failed in call.earlier:
         until = failed["open_until"]
-        if until is not None and until > now:
+        # A skip the thread's record made keeps that record's reason (the first cause).
+        kept = failed["error"] == "circuit_open" and failed["node"] in skip
+        if until is not None and until > now and not kept:
             skip[failed["node"]] = {"until": until, "reason": failed["error"] or "",
                                     "key": keys[failed["node"]]}  # fmt: skip
     skip.pop(attempt["node"], None)

@@ -3,7 +3,7 @@
 `registry` is the table of types (built in, or OpenAI-compatible by environment);
 `entry` the shape of one entry and of the endpoint it resolves to; the other modules
 build the clients (`openai_compatible`, `ollama`, `mock`, with `transport` for loop-safe
-async HTTP).
+async HTTP); `mock_schema` makes the mock's schema-valid answers (the emulators use it too).
 """
 
 from llm_failover.providers.entry import Endpoint, ProviderType, injected

@@ -50,7 +50,7 @@ class ProviderType:
     client: ClientBuilder
     """How its client is built (once per node, when the graph is built)."""
     client_name: str = "ChatOpenAI"
-    """The LangChain class `client` builds, for people (the README's providers table)."""
+    """The LangChain class `client` builds, for people (the docs' providers table)."""
     reads: frozenset[str] = frozenset(FIELDS)
     """Which of its environment names it reads (see `FIELDS`)."""
     default_model: str | None = None

@@ -1,0 +1,138 @@
+"""Where a turn starts: the first provider of its route not known to be down.
+
+The entry edge skips, without running their nodes, the providers this thread's `sticky`
+record skips and those whose shared circuit is open (or open for this run's own
+stricter policy): a turn that starts at the backup costs one graph step, as LangGraph's
+one-node graph calling the backup does. The node the turn starts at reads the same
+reasons again and records the skipped providers as attempts (`circuit_open`, no
+request), so the checkpoint says why the turn began where it did, and a run resumed from
+it records the same.
+
+Both are generators that yield `("peek", key, now)` for each circuit they read and
+receive its record: the entry edge's sync and async shells, and the provider node's,
+read it from the store with its sync or async method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, NamedTuple
+
+from llm_failover.errors import NO_REQUEST, Failure, seconds_left
+from llm_failover.graph.run import Run
+from llm_failover.graph.state import Attempt, RouteState
+from llm_failover.health.circuit import Circuit, admission, stricter
+from llm_failover.health.store import CircuitStore
+
+Peek = tuple[str, str, float]
+"""`("peek", circuit key, now)`: the record of one circuit, or None while it is closed."""
+
+
+class Skipped(NamedTuple):
+    """A provider the turn does not call, and why."""
+
+    failure: Failure
+    open_until: float | None
+    by_thread: bool
+    """The thread's own `sticky` record skips it (its failover was announced already)."""
+
+
+def open_detail(record: Circuit, now: float) -> str:
+    """Why an open circuit is skipped, with the seconds left (shown by errors later)."""
+    until = record["open_until"] or now
+    left = seconds_left(until - now) if until > now else "its probe under way"
+    return f"circuit open after {record['reason']}, {left}"
+
+
+def _open(detail: str, until: float | None, *, by_thread: bool = False) -> Skipped:
+    failure: Failure = {"kind": "circuit_open", "status_code": None, "retry_after": None,
+                        "detail": detail + NO_REQUEST}  # fmt: skip
+    return Skipped(failure, until, by_thread)
+
+
+def why_skipped(
+    node: str, state: RouteState, run: Run, now: float
+) -> Generator[Peek, Circuit | None, Skipped | None]:
+    """Why the turn does not start at `node` (None: it may)."""
+    key = run.keys[node]
+    if not key:
+        return None  # the mock is never skipped
+    sticky = state.get("sticky")
+    entry = sticky["skip"].get(node) if sticky else None
+    if entry is not None and entry["until"] > now and entry.get("key") == key:
+        reason = "" if entry["reason"] == "circuit_open" else f" after {entry['reason']}"
+        left = seconds_left(entry["until"] - now)
+        detail = f"skipped by this thread, circuit open{reason}, {left}"
+        return _open(detail, entry["until"], by_thread=True)
+    record = yield ("peek", key, now)
+    if record is None:
+        return None
+    if admission(record, now) == "skip":
+        return _open(open_detail(record, now), record["open_until"])
+    if stricter(record, run.policy, run.shared, now):
+        detail = f"circuit open for this run's own policy after {record['reason']}"
+        return _open(detail, record["open_until"])
+    return None  # closed, counting failures, or due a probe: the node decides
+
+
+def first_node(state: RouteState, run: Run, now: float) -> Generator[Peek, Circuit | None, str]:
+    """The node the turn starts at: the first of the route that is not skipped.
+
+    The last node is not read: when every other is skipped, the turn goes there, and
+    its node records its own outcome (the mock answers; another records `circuit_open`).
+    """
+    for node in run.route[:-1]:
+        if (yield from why_skipped(node, state, run, now)) is None:
+            return node
+    return run.route[-1]
+
+
+def skipped_before(
+    node: str, state: RouteState, run: Run, now: float
+) -> Generator[Peek, Circuit | None, list[tuple[str, Skipped]]]:
+    """The route's nodes before `node`, which the entry edge skipped to start there.
+
+    Read again from the same records; one that changed in between (a cooldown that ran
+    out a moment ago) is still recorded as skipped, which it was.
+    """
+    before = run.route[: run.route.index(node)] if node in run.route else ()
+    skipped = []
+    for other in before:
+        why = yield from why_skipped(other, state, run, now)
+        skipped.append((other, why or _open("skipped as the turn started", None)))
+    return skipped
+
+
+def skip_attempt(
+    node: str, provider: str, skipped: Skipped, *, run: Run, turn: str, step: int
+) -> Attempt:
+    """The record of a provider the turn skipped without a request."""
+    lost = skipped.failure
+    return {"provider": provider, "model": run.models[node], "node": node, "ok": False,
+            "error": lost["kind"], "status_code": None, "latency_ms": 0.0,
+            "detail": lost["detail"], "retry_after": None, "waited_ms": 0.0, "backoff": None,
+            "tools_dropped": False, "probe": False, "trimmed": None, "usage": None,
+            "truncated": None, "open_until": skipped.open_until, "turn": turn,
+            "step": step}  # fmt: skip
+
+
+def peeked(steps: Generator[Peek, Circuit | None, Any], store: CircuitStore) -> Any:
+    """Run `steps`, reading each circuit it asks for with the store's sync `peek`."""
+    record: Circuit | None = None
+    try:
+        while True:
+            _, key, now = steps.send(record)
+            record = store.peek(key, now)
+    except StopIteration as done:
+        return done.value
+
+
+async def apeeked(steps: Generator[Peek, Circuit | None, Any], store: CircuitStore) -> Any:
+    """`peeked` for async callers: the store's `apeek`."""
+    record: Circuit | None = None
+    try:
+        while True:
+            _, key, now = steps.send(record)
+            record = await store.apeek(key, now)
+    except StopIteration as done:
+        return done.value
