@@ -234,6 +234,15 @@ def redis_url() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture
+def isolated_url(redis_url: str, openai_emu: OpenAIEmulator) -> str:
+    """The Redis server's URL, with the circuits earlier tests left there forgotten."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("llm-failover:circuit:*"):
+        client.delete(key)
+    return redis_url
+
+
 def dead_url(path: str = "") -> str:
     """A loopback URL nothing listens on: connection refused."""
     return f"http://127.0.0.1:{free_port()}{path}"

@@ -13,6 +13,7 @@ from llm_failover import create_chat_model
 from llm_failover.errors import AllProvidersFailed, ConfigError
 from llm_failover.graph.settings import load_settings
 from llm_failover.health.circuit import Circuit, circuit_key
+from llm_failover.health.redis_store import RedisStore
 from llm_failover.health.store import PROCESS_STORE, MemoryStore
 from llm_failover.testing import (
     OllamaEmulator,
@@ -335,3 +336,26 @@ async def test_a_turn_entered_past_an_open_circuit_keeps_its_skip_first(
     assert tried(state) == [("groq", "circuit_open"), ("openai", "hedged"), ("ollama", None)]
     assert [p["reason"] for who, p in seen if who == "event"] == ["circuit_open", "hedge"]
     assert texts(seen, "ollama") == OLLAMA_TEXT
+
+
+@pytest.mark.parametrize("caller", ["invoke", "ainvoke"])
+async def test_hedging_with_circuits_in_redis(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    isolated_url: str,
+    caller: str,
+) -> None:
+    """Through Redis: the backup is raced while its circuit is closed, not once it is open."""
+    graph = make_graph(hedge_after=0.2, timeout=10, redis_url=isolated_url,
+                       checkpointer=InMemorySaver())  # fmt: skip
+    openai_emu.script(slow_first_token(2))
+    state, _ = await turn(graph, caller, thread="closed")
+    assert tried(state) == [("openai", "hedged"), ("ollama", None)]
+    key = circuit_key("ollama", ollama_emu.base_url, "qwen2.5:0.5b", None)
+    record: Circuit = {"failures": 3, "open_until": time.time() + 60, "reason": "server_error"}
+    RedisStore(isolated_url).update(key, time.time(), lambda _: (record, 120.0))
+    openai_emu.script(slow_first_token(0.6))
+    state, _ = await turn(graph, caller, thread="open")
+    assert tried(state) == [("openai", None)]
+    assert len(ollama_emu.requests) == 1  # the first turn's only

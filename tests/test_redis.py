@@ -11,7 +11,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import pytest
 import redis
 from langchain_core.messages import HumanMessage
 
@@ -19,15 +18,6 @@ from llm_failover.health.circuit import Circuit, circuit_key
 from llm_failover.health.redis_store import RedisStore
 from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, T0, MakeGraph
-
-
-@pytest.fixture
-def isolated_url(redis_url: str, openai_emu: OpenAIEmulator) -> str:
-    """The server's URL, with this test's circuits forgotten first."""
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter("llm-failover:circuit:*"):
-        client.delete(key)
-    return redis_url
 
 
 def route(state: Any) -> list[tuple[str, str | None]]:

@@ -23,6 +23,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
 
+from llm_failover.health.circuit import admission
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_failover
 from llm_failover.nodes.attempt import Call, Link, announcement, failure
@@ -125,10 +126,9 @@ class Race:
         first = self.primary.call
         call = Call(self.link, first.state, self.model, first.context, first.step)
         call.earlier = list(first.earlier)  # the entry edge's skips too, if it started here
-        claim = call.run.shared_timeout + call.run.shared.retry_budget
-        decision, record = await store.aadmit(call.key, call.now, claim)
-        if decision == "probe":
-            await store.arelease(call.key)  # a probe is a recovering provider's, not a hedge's
+        # Read only: a probe is a recovering provider's to make, not a hedge's to claim.
+        record = await store.apeek(call.key, call.now)
+        decision = admission(record, call.now)
         settled = self._settled is not None and self._settled.is_set()
         if decision != "call" or not call.admit(decision, record) or settled:
             return
