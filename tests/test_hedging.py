@@ -6,6 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
+import openai
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -18,6 +19,7 @@ from llm_failover.health.store import PROCESS_STORE, MemoryStore
 from llm_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
+    bad_request,
     ok,
     server_error,
     slow_first_token,
@@ -359,3 +361,31 @@ async def test_hedging_with_circuits_in_redis(
     state, _ = await turn(graph, caller, thread="open")
     assert tried(state) == [("openai", None)]
     assert len(ollama_emu.requests) == 1  # the first turn's only
+
+
+async def test_a_primary_error_that_is_raised_cancels_the_backup(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """A 400 from the primary while the hedge runs: raised at once, the backup's call closed."""
+    openai_emu.script(dataclasses.replace(bad_request(), delay=0.4))
+    ollama_emu.script(slow_first_token(2))
+    graph = make_graph(hedge_after=0.1, timeout=10)
+    started = time.monotonic()
+    with pytest.raises(openai.BadRequestError):
+        await graph.ainvoke({"messages": [("user", "hi")]})
+    assert time.monotonic() - started < 1.5
+    assert len(ollama_emu.requests) == 1 and closed(ollama_emu)
+
+
+def test_a_backup_error_that_would_be_raised_leaves_the_primary_to_answer(
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 400 from the backup while the primary is slow: the primary's answer stands, logged."""
+    openai_emu.script(slow_first_token(0.5))
+    ollama_emu.script(bad_request())
+    state = make_graph(hedge_after=0.1).invoke({"messages": [("user", "hi")]})
+    assert tried(state) == [("openai", None)]  # no error kind says what the backup's was
+    assert "hedge backup ollama raised" in caplog.text

@@ -144,6 +144,8 @@ class Race:
                 call.take(await self._stream(side, runnable, gated(config, _Gate(self, side))))
         except Exception as exc:  # raised, not failed over: the node raises it (`check`)
             side.raised = exc
+            if side is self.primary:
+                self._cut(side)  # the turn ends in that error: no answer is awaited
             return
         if call.failure is None and not self._claim(side):  # an answer that never streamed
             call.failure = failure("hedged", self._detail(side))
@@ -183,11 +185,15 @@ class Race:
             self.winner = side
             if self._settled is not None:
                 self._settled.set()
-            for other in self.sides():
-                if other is not side and other.running() and other.task is not None:
-                    other.cut = True
-                    other.task.cancel()  # closes its stream, and so its connection
+            self._cut(side)
         return self.winner is side
+
+    def _cut(self, keep: Side) -> None:
+        """Cancel the side other than `keep`, if it is still running."""
+        for other in self.sides():
+            if other is not keep and other.running() and other.task is not None:
+                other.cut = True
+                other.task.cancel()  # closes its stream, and so its connection
 
     async def _fallen(self, side: Side) -> None:
         """The primary failed while the backup runs: that is a plain failover, announced."""
