@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from typing import Any
 
+import ollama
 import openai
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
@@ -389,3 +391,26 @@ def test_a_backup_error_that_would_be_raised_leaves_the_primary_to_answer(
     state = make_graph(hedge_after=0.1).invoke({"messages": [("user", "hi")]})
     assert tried(state) == [("openai", None)]  # no error kind says what the backup's was
     assert "hedge backup ollama raised" in caplog.text
+
+
+async def test_a_backup_error_is_raised_once_the_primary_fails_too(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """Backup 400, then the primary's 500: the 400 is raised, as without the hedge."""
+    openai_emu.script(late_error(0.4))
+    ollama_emu.script(bad_request())
+    with pytest.raises(ollama.ResponseError):
+        await make_graph(hedge_after=0.1).ainvoke({"messages": [("user", "hi")]})
+
+
+async def test_a_caller_giving_up_closes_both_calls(
+    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator
+) -> None:
+    """The app's own deadline passes mid-race: both providers' connections are closed."""
+    openai_emu.script(slow_first_token(3))
+    ollama_emu.script(slow_first_token(3))
+    graph = make_graph(hedge_after=0.1, timeout=10)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            await graph.ainvoke({"messages": [("user", "hi")]})
+    assert closed(openai_emu) and closed(ollama_emu)
