@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-import queue
 import threading
 import time
 from typing import Any
@@ -133,38 +132,49 @@ def collect(
 ) -> BaseMessage:
     """`call.stream(...)` summed into one answer, cut when a limit or `total` passes (sync).
 
+    The worker thread sums the chunks itself and wakes the caller's thread only at the
+    first token and at the end: a hand-over per chunk (a queue) cost about 0.5 ms per
+    healthy answer of 16 chunks. The caller sleeps until the next deadline the stream
+    could pass, and looks again, under the lock, at when the last chunk came.
     Async callers have the whole call's deadline already (`asyncio.timeout` around it).
     """
-    feed: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
     gate = _Gate()
     loose, config = gate.closed, gated(config, gate)
+    watch = Watch(dataclasses.replace(limits, total=total))
+    lock, started, done = threading.Lock(), threading.Event(), threading.Event()
+    ended: list[BaseException | None] = []
 
     def pump() -> None:
         try:
             for chunk in call.stream(messages, config):
                 if loose.is_set():
                     return  # closes the stream: its connection is not held any longer
-                feed.put(("chunk", chunk))
+                with lock:
+                    watch.seen(chunk)
+                if watch.tokens and not started.is_set():
+                    started.set()  # the deadline now is the stall limit, maybe sooner
         except BaseException as exc:  # handed to the caller's thread, which judges it
-            feed.put(("error", exc))
+            ended.append(exc)
         else:
-            feed.put(("end", None))
+            ended.append(None)
+        finally:
+            started.set()
+            done.set()
 
     # The caller's context, so the callbacks (LangGraph's token stream) see the chunks.
     worker = contextvars.copy_context()
     threading.Thread(target=worker.run, args=(pump,), daemon=True, name="llm-stream").start()
-    watch = Watch(dataclasses.replace(limits, total=total))
     try:
-        while True:
-            try:
-                kind, value = feed.get(timeout=watch.wait())
-            except queue.Empty:
-                raise watch.cut() from None
-            if kind == "end":
-                return watch.result()
-            if kind == "error":
-                raise value
-            watch.seen(value)
+        for event in (started, done):
+            # Woken at the first token and at the end; in between only at the deadline
+            # the stream could pass, then looked at again: chunks may have moved it on.
+            while not event.wait(watch.wait()):
+                with lock:
+                    if not event.is_set() and watch.wait() == 0.0:
+                        raise watch.cut()
+        if (error := ended[0]) is not None:
+            raise error
+        return watch.result()
     finally:
         loose.set()
 
