@@ -28,6 +28,7 @@ ErrorKind = Literal[
     "tools_unsupported",
     "not_configured",
     "circuit_open",
+    "paced",
 ]
 
 Retry = Literal["never", "retry_after", "backoff", "without_tools"]
@@ -102,6 +103,9 @@ _TABLE = (
          source="400 \"does not support tools\" (small Ollama models)"),
     Kind(name="not_configured", provider_error=False, source="no API key configured"),
     Kind(name="circuit_open", provider_error=False, source="the provider's circuit is open"),
+    Kind(name="paced", provider_error=False,
+         source="its `x-ratelimit-*` budget is spent until a reset beyond the retry budget "
+         "(`LLM_FAILOVER_PACING`)"),
 )  # fmt: skip
 
 KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in _TABLE})

@@ -38,6 +38,7 @@ from llm_failover.nodes.deadlines import Limits, StreamCut
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.options import ModelCall, bind_options, trace_config
 from llm_failover.nodes.truncation import truncation
+from llm_failover.pacing.headless import Headless
 from llm_failover.providers.mock_schema import UNFORCED
 from llm_failover.secrets import mask_error
 from llm_failover.streams import unfinished
@@ -56,6 +57,9 @@ class Link:
     clock: Clock
     secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     """Every configured secret (`Settings.secrets`), masked out of errors whatever its shape."""
+    pacing: Headless | None = None
+    """None: unpaced; else calls are paced by the upstream's rate-limit headers
+    (`nodes.pacing`), and this remembers the upstreams that send none."""
 
 
 def failure(kind: ErrorKind, detail: str) -> Failure:

@@ -20,6 +20,7 @@ from llm_failover.health.circuit import Admission, Circuit
 from llm_failover.health.store import Transition
 from llm_failover.metrics import observe_attempt, observe_circuit, observe_failover
 from llm_failover.nodes.attempt import Call, Link
+from llm_failover.nodes.pacing import Pacing
 
 Op = tuple[Any, ...]
 Steps = Generator[Op, Any, dict[str, Any]]
@@ -38,18 +39,27 @@ def attempt_steps(
         # How long a probe may take: the graph's limits, whatever this run's are.
         claim = call.run.shared_timeout + call.run.shared.retry_budget
         admitted = yield ("admit", call.key, call.now, claim)
+    pacing = Pacing.start(call)
     if call.admit(*admitted):
         try:
             if call.wait:
                 yield ("sleep", call.wait)
-            while (prepared := call.prepare()) is not None:
-                runnable, config = prepared
-                call.take((yield ("call", runnable, call.messages, call.deadline(), config,
-                                  call.limits())))  # fmt: skip
+            if pacing is None or (yield from pacing.reserve()):
+                seen = pacing.seen if pacing else None  # the call's rate-limit headers
+                while (prepared := call.prepare()) is not None:
+                    runnable, config = prepared
+                    call.take((yield ("call", runnable, call.messages, call.deadline(),
+                                      config, call.limits(), seen)))  # fmt: skip
+                if pacing is not None:
+                    yield from pacing.settle()
         except Exception:  # not GeneratorExit or cancellation: the claim's TTL covers those
+            if pacing is not None:
+                yield from pacing.settle()
             if call.probing:
                 yield ("release", call.key)  # a raised error says nothing about health
             raise
+        if admitted[0] == "probe" and not call.requested:
+            yield ("release", call.key)  # claimed, then paced
     elif admitted[0] == "probe":
         yield ("release", call.key)  # claimed, then declined (this run's policy or budget)
     attempt = call.finish()
