@@ -102,7 +102,7 @@ def _spent(window: Window | None, name: str, held: int, need: int, now: float) -
         else (f"{window['remaining']}")
     )
     more = f" ({held} in flight)" if held else ""
-    needed = f", {need} needed" if name == "tokens" else ""
+    needed = f", {need} needed," if name == "tokens" else ""
     detail = (f"{shown} {name} left{more}{needed} until {wait:.1f} s from now "
               f"(x-ratelimit-reset-{name})")  # fmt: skip
     return Verdict("wait", wait, detail)
