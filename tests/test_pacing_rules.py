@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_failover.pacing.budget import (
+    GRACE,
     POLL,
     Budget,
     decide,
@@ -44,7 +45,7 @@ def seen(requests: Window | None = None, tokens: Window | None = None) -> Observ
 def test_a_spent_budget_waits_for_its_reset_and_says_so() -> None:
     """0 requests left, reset in 2.4 s: wait 2.4 s; the detail names the header."""
     verdict = decide(budget(window(0, 2.4, limit=20)), 10, NOW)
-    assert (verdict.action, verdict.wait) == ("wait", pytest.approx(2.4))
+    assert (verdict.action, verdict.wait) == ("wait", pytest.approx(2.4 + GRACE))
     assert verdict.detail == (
         "paced: 0 of 20 requests left until 2.4 s from now (x-ratelimit-reset-requests)"
     )
@@ -53,13 +54,14 @@ def test_a_spent_budget_waits_for_its_reset_and_says_so() -> None:
 def test_too_few_tokens_wait_too() -> None:
     """Fewer tokens left than the call's estimate: wait for the tokens' reset."""
     verdict = decide(budget(window(3, 1), window(100, 7.5, limit=4000)), 150, NOW)
-    assert (verdict.action, verdict.wait) == ("wait", 7.5)
+    assert (verdict.action, verdict.wait) == ("wait", 7.5 + GRACE)
     assert "100 of 4000 tokens left, 150 needed, until 7.5 s" in verdict.detail
 
 
 def test_after_the_reset_the_limit_is_back() -> None:
-    """Fixed windows: once the reset passed, the whole limit is there again."""
-    assert decide(budget(window(0, 2)), 10, NOW + 2).action == "go"
+    """Fixed windows: once the reset passed (and a moment more), the whole limit is back."""
+    assert decide(budget(window(0, 2)), 10, NOW + 2).action == "wait"
+    assert decide(budget(window(0, 2)), 10, NOW + 2 + GRACE).action == "go"
 
 
 def test_calls_in_flight_count_against_what_remains() -> None:
@@ -126,7 +128,7 @@ def test_exhausted_is_for_the_entry_edge() -> None:
     assert exhausted(spent, NOW) == (
         "paced: 0 of 20 requests left until 30.0 s from now (x-ratelimit-reset-requests)"
     )
-    assert exhausted(spent, NOW, wait_up_to=30) is None
+    assert exhausted(spent, NOW, wait_up_to=30 + GRACE) is None
     assert exhausted(budget(window(1, 30), window(0, 30)), NOW) is None
     assert exhausted(None, NOW) is None
 
