@@ -180,3 +180,9 @@ def test_the_budget_is_never_overspent(
                             now=now[0])  # fmt: skip
         elif op == "wait":
             now[0] += value / 10
+
+
+def test_a_reset_read_late_is_still_the_same_window() -> None:
+    """Headers read 140 ms late (a busy loop) put the reset later: still one window."""
+    record = observe(budget(window(18, 5.14)), seen(window(10, 5.0)), NOW)
+    assert record["requests"] == window(10, 5.14)

@@ -30,9 +30,13 @@ HOLD_MARGIN = 5.0
 
 
 def estimate(call: Call) -> int:
-    """The call's tokens as OpenAI counts them before the request: messages plus max_tokens."""
-    sent = call.sent_tokens
-    tokens = sent if sent is not None else count_tokens_approximately(call.messages)
+    """The call's tokens as OpenAI's limiter counts them before the request.
+
+    Its messages' characters / 4, plus `max_tokens` when the client sets it. Without the
+    few tokens per message that fitting a window adds (`fit`): the limiter does not
+    charge them, and on short prompts they would hold twice what a call costs.
+    """
+    tokens = count_tokens_approximately(call.messages, extra_tokens_per_message=0)
     model = call.model
     most = getattr(model, "max_tokens", None) or getattr(model, "max_completion_tokens", 0)
     return tokens + (most if isinstance(most, int) else 0)

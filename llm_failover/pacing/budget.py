@@ -4,8 +4,8 @@ The record says what the upstream last said per dimension (requests, tokens: `Wi
 and which calls are in flight. Its rules:
 
 - `observe`: within one window the lowest remaining seen is trusted (answers arrive out
-  of order); once a window's reset has passed, a later one replaces it, and news of an
-  earlier window than the one held is ignored.
+  of order); news of a later window (its reset later by more than `SLACK`) replaces it,
+  and news of an earlier one is ignored.
 - After a reset the budget is the window's limit again (OpenAI's windows reset to their
   initial state), always minus what is in flight.
 - `reserve`: a call goes when what remains, minus the requests and estimated tokens in
@@ -25,8 +25,9 @@ from typing import Literal, NamedTuple, TypedDict
 
 from llm_failover.pacing.headers import Observed, Window
 
-SLACK = 0.1
-"""Seconds two resets of one window may differ by (clock reads, rounding of headers)."""
+SLACK = 0.25
+"""Seconds two resets of one window may differ by: a reset is read as a duration from
+when the client read the headers, which the network or a busy event loop delays."""
 GRACE = 0.05
 """Seconds a window is still trusted past its reset, so a call never arrives just before."""
 POLL = 0.05
@@ -139,12 +140,12 @@ def reserve(
     return new, verdict
 
 
-def _merge(old: Window | None, new: Window | None, at: float) -> Window | None:
-    """One dimension after news read at `at`: the lowest remaining within one window."""
+def _merge(old: Window | None, new: Window | None) -> Window | None:
+    """One dimension after news: the lowest remaining within one window."""
     if new is None:
         return old
-    if old is None or old["reset_at"] <= at:
-        return new  # a later window replaces one that has reset
+    if old is None or new["reset_at"] > old["reset_at"] + SLACK:
+        return new  # a later window replaces the one held
     if new["reset_at"] < old["reset_at"] - SLACK:
         return old  # news of an earlier window, arriving late
     return {"limit": new["limit"] if new["limit"] is not None else old["limit"],
@@ -155,8 +156,8 @@ def _merge(old: Window | None, new: Window | None, at: float) -> Window | None:
 def observe(budget: Budget | None, seen: Observed, at: float) -> Budget:
     """The record after one answer's headers, read at epoch `at`."""
     new = live(budget, at)
-    new["requests"] = _merge(new["requests"], seen["requests"], at)
-    new["tokens"] = _merge(new["tokens"], seen["tokens"], at)
+    new["requests"] = _merge(new["requests"], seen["requests"])
+    new["tokens"] = _merge(new["tokens"], seen["tokens"])
     return new
 
 
