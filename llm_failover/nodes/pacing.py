@@ -21,7 +21,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from llm_failover.errors import NO_REQUEST
 from llm_failover.nodes.attempt import Call, failure
-from llm_failover.pacing.budget import Budget, Verdict, reserve, settle
+from llm_failover.pacing.budget import GRACE, SLACK, Budget, Verdict, reserve, settle
 from llm_failover.pacing.capture import Seen
 from llm_failover.pacing.headers import Observed, observed
 
@@ -74,23 +74,27 @@ class Pacing:
         if self._quiet():
             return True  # nothing to pace by: no store I/O at all
         hold = (call.deadline() or call.run.timeout) + HOLD_MARGIN
+        # A retry whose Retry-After was just waited out was invited back by the upstream:
+        # a reset it also stated is not waited for again over the read delay and grace.
+        early = SLACK + GRACE if call.retry and call.wait else 0.0
         while True:
             now = call.link.clock.now()
             change = functools.partial(_reserve, ticket=self.ticket, tokens=self.tokens,
-                                       now=now, hold=hold)  # fmt: skip
+                                       now=now + early, hold=hold)  # fmt: skip
             verdict: Verdict = yield ("pace", call.key, now, change)
             if verdict.action == "go":
                 return True
-            fits = waited + verdict.wait <= call.run.policy.retry_budget
-            if not fits or verdict.wait >= call.budget_left():
+            wait, early = verdict.wait + early, 0.0  # from now, not from the shifted time
+            fits = waited + wait <= call.run.policy.retry_budget
+            if not fits or wait >= call.budget_left():
                 if verdict.action == "cold":
                     return True  # the first call's headers are late: go on knowing nothing
                 call.failure = failure("paced", verdict.detail + NO_REQUEST)
                 call.requested = call.probing = False
                 return False
-            yield ("sleep", verdict.wait)
-            waited += verdict.wait
-            call.wait += verdict.wait  # counted in waited_ms and against the turn budget
+            yield ("sleep", wait)
+            waited += wait
+            call.wait += wait  # counted in waited_ms and against the turn budget
 
     def settle(self) -> Generator[tuple[Any, ...], Any, None]:
         """Give the reservation back and record what the answers said (one store op)."""
