@@ -12,7 +12,6 @@ headers said (`capture.Seen`), 200s and 429s alike.
 from __future__ import annotations
 
 import functools
-import time
 import uuid
 from collections.abc import Generator
 from typing import Any
@@ -21,7 +20,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from llm_failover.errors import NO_REQUEST
 from llm_failover.nodes.attempt import Call, failure
-from llm_failover.pacing.budget import GRACE, SLACK, Budget, Verdict, reserve, settle
+from llm_failover.pacing.budget import SLACK, Budget, Verdict, reserve, settle
 from llm_failover.pacing.capture import Seen
 from llm_failover.pacing.headers import Observed, observed
 
@@ -55,7 +54,7 @@ class Pacing:
         self.call = call
         self.ticket = uuid.uuid4().hex[:16]
         self.tokens = estimate(call)
-        self.seen = Seen()
+        self.seen = Seen(call.link.clock.now)
         """Where the client's response hook puts the headers (`capture.watching`)."""
 
     @staticmethod
@@ -75,8 +74,8 @@ class Pacing:
             return True  # nothing to pace by: no store I/O at all
         hold = (call.deadline() or call.run.timeout) + HOLD_MARGIN
         # A retry whose Retry-After was just waited out was invited back by the upstream:
-        # a reset it also stated is not waited for again over the read delay and grace.
-        early = SLACK + GRACE if call.retry and call.wait else 0.0
+        # a reset it also stated is not waited for again over a read delay.
+        early = SLACK if call.retry and call.wait else 0.0
         while True:
             now = call.link.clock.now()
             change = functools.partial(_reserve, ticket=self.ticket, tokens=self.tokens,
@@ -99,12 +98,11 @@ class Pacing:
     def settle(self) -> Generator[tuple[Any, ...], Any, None]:
         """Give the reservation back and record what the answers said (one store op)."""
         now, ticket, call = self.call.link.clock.now(), self.ticket, self.call
-        answers, clock = list(self.seen.answers), time.monotonic()
+        answers = list(self.seen.answers)
         heard: list[tuple[Observed, float]] = []
-        for headers, at in answers:
-            when = now - max(clock - at, 0.0)  # the epoch second the response came
-            if (found := observed(headers, when)) is not None:
-                heard.append((found, when))
+        for headers, at in answers:  # a reset counts from when its response came
+            if (found := observed(headers, at)) is not None:
+                heard.append((found, at))
         quiet = self._quiet()
         if answers and call.link.pacing is not None:
             call.link.pacing.heard(call.key, now, headers=bool(heard))

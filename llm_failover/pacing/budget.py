@@ -28,8 +28,6 @@ from llm_failover.pacing.headers import Observed, Window
 SLACK = 0.25
 """Seconds two resets of one window may differ by: a reset is read as a duration from
 when the client read the headers, which the network or a busy event loop delays."""
-GRACE = 0.05
-"""Seconds a window is still trusted past its reset, so a call never arrives just before."""
 POLL = 0.05
 """Seconds to wait before asking again when calls in flight hold what is left."""
 MARGIN = 60.0
@@ -85,7 +83,7 @@ def live(budget: Budget | None, now: float) -> Budget:
 
 def available(window: Window, now: float) -> int | None:
     """What the window has left now: its remaining, or its limit once reset (None: unknown)."""
-    return window["remaining"] if window["reset_at"] + GRACE > now else window["limit"]
+    return window["remaining"] if window["reset_at"] > now else window["limit"]
 
 
 def _spent(window: Window | None, name: str, held: int, need: int, now: float) -> Verdict:
@@ -93,7 +91,7 @@ def _spent(window: Window | None, name: str, held: int, need: int, now: float) -
     left = available(window, now) if window else None
     if window is None or left is None or left - held >= need:
         return Verdict("go")
-    if window["reset_at"] + GRACE <= now:
+    if window["reset_at"] <= now:
         if need > (window["limit"] or 0):
             return Verdict("go")  # more than a whole window: the upstream decides
         detail = f"{held} {name} in flight fill the limit of {window['limit']}"
@@ -105,7 +103,7 @@ def _spent(window: Window | None, name: str, held: int, need: int, now: float) -
     needed = f", {need} needed," if name == "tokens" else ""
     detail = (f"{shown} {name} left{more}{needed} until {ahead:.1f} s from now "
               f"(x-ratelimit-reset-{name})")  # fmt: skip
-    return Verdict("wait", ahead + GRACE, detail)
+    return Verdict("wait", ahead, detail)
 
 
 def decide(budget: Budget | None, estimate: int, now: float) -> Verdict:
@@ -189,7 +187,7 @@ def exhausted(budget: Budget | None, now: float, wait_up_to: float = 0.0) -> str
     """
     held = live(budget, now)
     window = held["requests"]
-    if window is None or window["reset_at"] + GRACE <= now + wait_up_to:
+    if window is None or window["reset_at"] <= now + wait_up_to:
         return None
     verdict = _spent(window, "requests", len(held["flight"]), 1, now)
     return None if verdict.action == "go" else "paced: " + verdict.detail

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llm_failover.pacing.headers import NAMES
@@ -22,16 +21,17 @@ from llm_failover.pacing.headers import NAMES
 class Seen:
     """What the responses of one call said: their rate-limit headers, and when."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now, self._lock = now, threading.Lock()
         self.answers: list[tuple[dict[str, str], float]] = []
-        """Each response's rate-limit headers and the `time.monotonic()` it came at."""
+        """Each response's rate-limit headers and the time (`now()`) it came at: a reset
+        is a duration from then, not from when the call ended."""
 
     def take(self, headers: Mapping[str, str]) -> None:
         """Keep the rate-limit headers of one response (a response without them counts)."""
         found = {name: headers[name] for name in NAMES if name in headers}
         with self._lock:
-            self.answers.append((found, time.monotonic()))
+            self.answers.append((found, self._now()))
 
 
 _WATCHING: contextvars.ContextVar[Seen | None] = contextvars.ContextVar(

@@ -20,9 +20,13 @@ DIMENSIONS = ("requests", "tokens")
 
 
 def go_duration(seconds: float) -> str:
-    """Seconds as OpenAI writes a reset: `20ms`, `1s`, `2.4s`, `6m0s`, `1h2m3.5s`."""
+    """Seconds as OpenAI writes a reset: `20ms`, `1s`, `2.4s`, `6m0s`, `1h2m3.5s`.
+
+    Rounded up to the millisecond: a caller waiting that long never comes back early.
+    """
+    seconds = math.ceil(max(seconds, 0.0) * 1000 - 1e-6) / 1000
     if seconds < 1:
-        return f"{max(round(seconds * 1000), 0)}ms"
+        return f"{round(seconds * 1000)}ms"
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     text = f"{round(secs, 3):g}s"
