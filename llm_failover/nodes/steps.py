@@ -1,8 +1,9 @@
 """The provider node's procedure, written once, free of I/O.
 
 `attempt_steps` is a generator that yields each piece of I/O it needs as a small tuple
-("announce", "admit", "sleep", "call", "update", "release"; the circuit ones name the
-run's circuit key, a call its deadline and stream limits) and receives the result.
+("announce", "admit", "sleep", "call", "update", "release", "pace"; the store ones name
+the run's circuit key, a call its deadline, stream limits and the holder of its
+rate-limit headers) and receives the result.
 The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke`,
 `sleep` or `asleep`, the store's sync or async methods: that is their only difference.
 """
