@@ -27,10 +27,12 @@ _FIELDS = {"requests", "tokens", "flight", "pioneer", "heard"}
 
 
 def _number(value: object) -> bool:
+    """A finite JSON number."""
     return type(value) in (int, float) and math.isfinite(cast(float, value))
 
 
 def _window(value: object) -> bool:
+    """None, or the exact shape of a `headers.Window`."""
     if value is None:
         return True
     if not isinstance(value, dict) or set(value) != {"limit", "remaining", "reset_at"}:
@@ -66,6 +68,7 @@ def loads(raw: object) -> Budget | None:
 
 
 def _ms(seconds: float) -> int:
+    """Seconds as Redis's PX milliseconds (at least 1)."""
     return max(int(seconds * 1000), 1)
 
 

@@ -44,6 +44,7 @@ def estimate(call: Call) -> int:
 def _reserve(
     budget: Budget | None, *, ticket: str, tokens: int, now: float, hold: float
 ) -> tuple[Budget, Verdict]:
+    """`budget.reserve` by keyword, for `functools.partial`."""
     return reserve(budget, ticket, tokens, now, hold)
 
 

@@ -9,14 +9,13 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from llm_failover.testing.behaviours import Behaviour, rate_limited
+from llm_failover.testing.behaviours import Behaviour
 from llm_failover.testing.openai_errors import openai_error, over_limit
-from llm_failover.testing.ratelimit import Bucket, Over, charge
+from llm_failover.testing.ratelimit import RateLimits
 from llm_failover.testing.server import Emulator
 from llm_failover.testing.shaping import ANSWERING, Wanted, openai_wanted
 from llm_failover.testing.wire import (
@@ -41,15 +40,11 @@ def _tool_calls(behaviour: Behaviour) -> list[dict[str, Any]]:
     ]
 
 
-_HEADERS = web.RequestKey("llm_failover_ratelimit", dict)
-_OVER = web.RequestKey("llm_failover_over", Over)
-
-
 def _sse(data: Any) -> bytes:
     return b"data: " + json.dumps(data).encode() + b"\n\n"
 
 
-class OpenAIEmulator(Emulator):
+class OpenAIEmulator(RateLimits, Emulator):
     """Serves `POST /v1/chat/completions` like api.openai.com; `base_url` ends in `/v1`."""
 
     provider = "openai"
@@ -58,44 +53,11 @@ class OpenAIEmulator(Emulator):
     def __init__(self) -> None:
         super().__init__()
         self._ids = itertools.count(1)
-        self._bucket: Bucket | None = None
-
-    def rate_limits(
-        self,
-        requests: int | None = None,
-        tokens: int | None = None,
-        window: float = 60.0,
-        *,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """Limit requests and tokens per fixed `window` of seconds (both None: no limit).
-
-        Every answer then carries the `x-ratelimit-*` headers, and a request over the
-        limit gets OpenAI's 429 `rate_limit_exceeded`; `now` may be a test's fake clock.
-        `reset()` lifts the limit.
-        """
-        on = requests is not None or tokens is not None
-        self._bucket = Bucket(requests, tokens, window, now) if on else None
-
-    @property
-    def limited(self) -> int:
-        """How many requests the rate limit refused with a 429 since it was set."""
-        return self._bucket.refused if self._bucket else 0
 
     def reset(self) -> None:
         """As `Emulator.reset`, and lift the rate limit."""
         super().reset()
         self._bucket = None
-
-    def charge(self, request: web.Request, body: dict[str, Any]) -> Behaviour | None:
-        """Charge the request to the rate limit, if one is set; refused: a 429."""
-        if (bucket := self._bucket) is None:
-            return None
-        request[_HEADERS], over = bucket.take(charge(body))
-        if over is None:
-            return None
-        request[_OVER] = over
-        return rate_limited(retry_after=over.wait)
 
     def routes(self) -> list[web.RouteDef]:
         """Return the chat-completions route, with and without the `/v1` prefix."""
@@ -114,8 +76,8 @@ class OpenAIEmulator(Emulator):
         """Answer with a completion, an SSE stream, an OpenAI error or a dropped connection."""
         n = next(self._ids)
         # The rate limit's headers go on every answer, 200 or not.
-        headers = {"x-request-id": f"req_emu{n:06d}"} | request.get(_HEADERS, {})
-        if (over := request.get(_OVER)) is not None:
+        headers = {"x-request-id": f"req_emu{n:06d}"} | self.limit_headers(request)
+        if (over := self.refusal(request)) is not None:
             body, extra = over_limit(recorded.model, over)
             return web.json_response(body, status=429, headers=headers | extra)
         if behaviour.kind not in ANSWERING and behaviour.kind != "empty":

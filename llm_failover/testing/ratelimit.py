@@ -5,7 +5,8 @@ limit is on, and a request over it gets a 429 `rate_limit_exceeded` naming the l
 broke, with `retry-after`. A window resets to its initial state when it ends (OpenAI:
 "the time until the rate limit resets to its initial state"). A request is charged before
 it is answered, as OpenAI does: one request, and its prompt's tokens estimated as
-characters / 4 plus the `max_tokens` it asks for.
+characters / 4 plus the `max_tokens` it asks for. `Bucket` counts; `RateLimits` is the
+emulator's side (`OpenAIEmulator.rate_limits(...)`, `.limited`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+from aiohttp import web
+
+from llm_failover.testing.behaviours import Behaviour, rate_limited
 
 DIMENSIONS = ("requests", "tokens")
 
@@ -108,3 +113,55 @@ class Bucket:
                 headers[f"x-ratelimit-remaining-{name}"] = str(max(limit - self._used[name], 0))
                 headers[f"x-ratelimit-reset-{name}"] = go_duration(wait)
         return headers
+
+
+_HEADERS = web.RequestKey("llm_failover_ratelimit", dict)
+_OVER = web.RequestKey("llm_failover_over", Over)
+
+
+class RateLimits:
+    """The OpenAI emulator's rate limit: set by `rate_limits`, its 429s in `limited`."""
+
+    _bucket: Bucket | None = None
+
+    def rate_limits(
+        self,
+        requests: int | None = None,
+        tokens: int | None = None,
+        window: float = 60.0,
+        *,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Limit requests and tokens per fixed `window` of seconds (both None: no limit).
+
+        Every answer then carries the `x-ratelimit-*` headers, and a request over the
+        limit gets OpenAI's 429 `rate_limit_exceeded`; `now` may be a test's fake clock.
+        `reset()` lifts the limit.
+        """
+        on = requests is not None or tokens is not None
+        self._bucket = Bucket(requests, tokens, window, now) if on else None
+
+    @property
+    def limited(self) -> int:
+        """How many requests the rate limit refused with a 429 since it was set."""
+        return self._bucket.refused if self._bucket else 0
+
+    def charge(self, request: web.Request, body: dict[str, Any]) -> Behaviour | None:
+        """Charge the request to the rate limit, if one is set; refused: a 429."""
+        if (bucket := self._bucket) is None:
+            return None
+        request[_HEADERS], over = bucket.take(charge(body))
+        if over is None:
+            return None
+        request[_OVER] = over
+        return rate_limited(retry_after=over.wait)
+
+    @staticmethod
+    def limit_headers(request: web.Request) -> dict[str, str]:
+        """The rate-limit headers of the answer to `request` ({} with no limit set)."""
+        return dict(request.get(_HEADERS, {}))
+
+    @staticmethod
+    def refusal(request: web.Request) -> Over | None:
+        """Why the limit refused `request`, or None."""
+        return request.get(_OVER)
