@@ -149,3 +149,24 @@ def test_two_processes_share_a_budget_of_five(
             worker.kill()
     assert served == [["openai"] * 5] * 2
     assert openai_emu.limited <= 1
+
+
+@pytest.mark.parametrize("garbage", ["text", "hash", "json"])
+def test_garbage_at_a_budget_key_reads_as_none(
+    garbage: str, make_graph: MakeGraph, openai_emu: OpenAIEmulator, budgets_url: str
+) -> None:
+    """Another program's value at our key: the turn is answered and the key replaced."""
+    clock = FakeClock(start=T0)
+    name = "llm-failover:budget:" + circuit_key(
+        "openai", openai_emu.base_url, "gpt-4o-mini", FAKE_KEY
+    )
+    client = redis.Redis.from_url(budgets_url, decode_responses=True)
+    if garbage == "hash":
+        client.hset(name, "field", "value")
+    else:
+        client.set(name, "not json" if garbage == "text" else '{"requests": 1}')
+    openai_emu.rate_limits(requests=5, window=60.0, now=clock.now)
+    graph = make_graph(circuit_store=RedisStore(budgets_url), clock=clock.clock)
+    assert outcome(graph.invoke(HI)) == [("openai", None)]
+    stored = json.loads(client.get(name) or "{}")
+    assert stored["requests"]["remaining"] == 4 and stored["flight"] == {}
