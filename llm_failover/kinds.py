@@ -29,6 +29,7 @@ ErrorKind = Literal[
     "not_configured",
     "circuit_open",
     "hedged",
+    "paced",
 ]
 
 Retry = Literal["never", "retry_after", "backoff", "without_tools"]
@@ -112,6 +113,9 @@ _TABLE = (
          "first (`LLM_FAILOVER_HEDGE_AFTER`)",
          action="the other call's answer is used; this request is cancelled, its connection "
          "closed"),
+    Kind(name="paced", provider_error=False,
+         source="its `x-ratelimit-*` budget is spent until a reset beyond the retry budget "
+         "(`LLM_FAILOVER_PACING`)"),
 )  # fmt: skip
 
 KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in _TABLE})

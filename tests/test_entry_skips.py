@@ -161,3 +161,27 @@ def test_a_healthy_turn_runs_only_the_primary(
     assert (nodes_run(chunks), events(chunks)) == (["openai"], [])
     assert last_attempts(graph, config) == [("openai", None)]
     assert len(ollama_emu.requests) == 0
+
+
+def test_spent_requests_are_skipped_at_the_entry(
+    graph_with: MakeGraph, openai_emu: OpenAIEmulator, clock: FakeClock
+) -> None:
+    """No request left for 60 s (beyond the retry budget): the primary's node never runs."""
+    graph = graph_with()
+    openai_emu.rate_limits(requests=1, window=60.0, now=clock.now)
+    assert nodes_run(steps(graph, "spends it")) == ["openai"]
+    chunks = steps(graph, "paced")
+    assert nodes_run(chunks) == ["ollama"]
+    assert events(chunks) == [failover("openai", "ollama", "paced")]
+    assert len(openai_emu.requests) == 1 and openai_emu.limited == 0
+
+
+def test_spent_requests_within_the_retry_budget_are_waited_for_at_the_primary(
+    graph_with: MakeGraph, openai_emu: OpenAIEmulator, clock: FakeClock
+) -> None:
+    """A reset 3 s ahead fits the retry budget: the turn starts at the primary, which waits."""
+    graph = graph_with()
+    openai_emu.rate_limits(requests=1, window=3.0, now=clock.now)
+    steps(graph, "spends it")
+    assert nodes_run(steps(graph, "waits")) == ["openai"]
+    assert len(openai_emu.requests) == 2 and clock.sleeps == [pytest.approx(3.0, abs=0.1)]

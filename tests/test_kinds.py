@@ -22,6 +22,7 @@ from llm_failover.graph.state import Attempt
 from llm_failover.health.circuit import Circuit, after_failure, circuit_key, stricter
 from llm_failover.health.store import MemoryStore
 from llm_failover.kinds import KINDS, Kind, policy_table
+from llm_failover.pacing.budget import Budget
 from llm_failover.testing import (
     Behaviour,
     FakeClock,
@@ -65,6 +66,7 @@ def test_the_table_as_it_stands() -> None:
         "not_configured": (False, True, "never", False, None),
         "circuit_open": (False, True, "never", False, None),
         "hedged": (False, True, "never", False, None),
+        "paced": (False, True, "never", False, None),
     }
 
 
@@ -161,6 +163,8 @@ FAULTS: dict[str, Behaviour] = {
     "tools_unsupported": bad_request('"gpt-4o-mini" does not support tools'),
 }
 OPENED: Circuit = {"failures": 0, "open_until": NOW + 100, "reason": "auth", "since": NOW}
+SPENT: Budget = {"requests": {"limit": 3, "remaining": 0, "reset_at": NOW + 100},
+                 "tokens": None, "flight": {}, "pioneer": None, "heard": True}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", KIND_NAMES)
@@ -178,6 +182,8 @@ def test_the_node_fails_over_or_raises_as_the_table_says(
     elif name == "hedged":  # a slow primary, cancelled when the hedge's backup answers
         openai_emu.script(slow_first_token(2))
         settings["hedge_after"] = 0.1
+    elif name == "paced":
+        store.pace(key, NOW, lambda _: (SPENT, None))
     else:
         openai_emu.script(FAULTS[name])
     graph = make_graph(**settings)

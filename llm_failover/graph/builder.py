@@ -31,14 +31,14 @@ from langgraph.runtime import Runtime
 from llm_failover.clock import SYSTEM_CLOCK, Clock
 from llm_failover.graph.chain import with_clients
 from llm_failover.graph.context import Context, context_of
-from llm_failover.graph.entry import apeeked, first_node, peeked
+from llm_failover.graph.entry import Paced, apeeked, first_node, peeked
 from llm_failover.graph.guarded import guarded
 from llm_failover.graph.routing import GIVE_UP, after_attempt
 from llm_failover.graph.run import Plan
 from llm_failover.graph.settings import load_settings
 from llm_failover.graph.state import InputState, RouteState, State
 from llm_failover.health.store import CircuitStore, make_store
-from llm_failover.nodes import Link, client_for, give_up_node, hedges, node_for
+from llm_failover.nodes import Link, client_for, give_up_node, hedges, node_for, paced
 
 FailoverGraph = CompiledStateGraph[State, Context, InputState, State]
 
@@ -71,8 +71,12 @@ def build_graph(
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=State
     )
-    links = {spec.node: Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock,
-                             secrets=settings.secrets) for spec in settings.chain}  # fmt: skip
+    links = {spec.node: paced(Link(spec=spec, chain=tuple(nodes), plan=plan, clock=clock,
+                                   secrets=settings.secrets),
+                              settings, store, injected=spec.node in clients)
+             for spec in settings.chain}  # fmt: skip
+    pacers = {node: link.pacing for node, link in links.items() if link.pacing is not None}
+    links = {node: dataclasses.replace(link, paced=pacers) for node, link in links.items()}
     # Built once and shared: a node's hedge calls the next provider's own client.
     built = {node: clients.get(node) or client_for(links[node], settings) for node in nodes}
     hedged = hedges(links, built)
@@ -88,7 +92,7 @@ def build_graph(
     # built without it.
     builder.add_node(GIVE_UP, give_up_node(plan, clock))
 
-    builder.add_conditional_edges(START, _entry(plan, clock, store), nodes)
+    builder.add_conditional_edges(START, _entry(plan, clock, store, pacers), nodes)
     graph = builder.compile(checkpointer=checkpointer, name="llm_failover")
     # Runs checked and one turn per thread at a time, waiting at most for a whole turn.
     # A failed attempt must be on disk before the fallback is called, so that a crash
@@ -116,7 +120,7 @@ def _edge(route: Callable[[RouteState, Runtime[Context]], str]) -> RunnableCalla
     return RunnableCallable(route, aroute, trace=False)
 
 
-def _entry(plan: Plan, clock: Clock, store: CircuitStore) -> RunnableCallable:
+def _entry(plan: Plan, clock: Clock, store: CircuitStore, paced: Paced) -> RunnableCallable:
     """The entry edge: the run's first provider not known to be down (`entry.first_node`).
 
     It reads circuits, so its async shell reads them with the store's async method.
@@ -124,11 +128,11 @@ def _entry(plan: Plan, clock: Clock, store: CircuitStore) -> RunnableCallable:
 
     def entry(state: RouteState, runtime: Runtime[Context]) -> str:
         run = plan.resolve(context_of(runtime.context))
-        return str(peeked(first_node(state, run, clock.now()), store))
+        return str(peeked(first_node(state, run, clock.now(), paced), store))
 
     async def aentry(state: RouteState, runtime: Runtime[Context]) -> str:
         run = plan.resolve(context_of(runtime.context))
-        return str(await apeeked(first_node(state, run, clock.now()), store))
+        return str(await apeeked(first_node(state, run, clock.now(), paced), store))
 
     return RunnableCallable(entry, aentry, trace=False)
 

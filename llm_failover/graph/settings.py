@@ -15,10 +15,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from llm_failover.errors import ConfigError
 from llm_failover.graph.chain import ProviderSpec, load_chain
 from llm_failover.graph.declared import BY_KEYWORD
 from llm_failover.graph.limits import parse_grants
 from llm_failover.graph.policy import Policy, load_policy
+from llm_failover.graph.values import show
 from llm_failover.providers.registry import BUILT_IN_SETTINGS
 from llm_failover.secrets import url_secrets
 
@@ -39,6 +41,8 @@ class Settings:
     """What to do after each kind of failure."""
     run_settings: frozenset[str] = dataclasses.field(default_factory=lambda: parse_grants(None))
     """`LLM_FAILOVER_RUN_SETTINGS`: the context fields a run may set (`limits.py`)."""
+    pacing: bool = True
+    """`LLM_FAILOVER_PACING`: pace OpenAI-compatible upstreams by their rate-limit headers."""
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -78,7 +82,16 @@ def load_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
         redis_url=raw["redis_url"] or None,
         policy=load_policy(raw),
         run_settings=parse_grants(raw["run_settings"]),
+        pacing=_switch(BY_KEYWORD["pacing"].parse(raw["pacing"]), "LLM_FAILOVER_PACING"),
     )
+
+
+def _switch(value: Any, setting: str) -> bool:
+    """On (`1`, True) or off (`0`, False); anything else is refused, naming `setting`."""
+    text = str(int(value)) if isinstance(value, bool | int) else str(value).strip()
+    if text not in ("0", "1"):
+        raise ConfigError(f"{setting}: expected 1 (on) or 0 (off), got {show(value)}")
+    return text == "1"
 
 
 def read_environment(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 
+from llm_failover.health.budgets import FailOpenBudgets
 from llm_failover.health.circuit import Admission, Circuit
 from llm_failover.health.store import CircuitStore, Transition
 from llm_failover.secrets import mask
@@ -74,7 +75,7 @@ class Outage:
             log.info("circuit store %s answers again; using it", self._where)
 
 
-class FailOpenStore:
+class FailOpenStore(FailOpenBudgets):
     """A `CircuitStore` that uses `shared` while it answers and `local` while it does not."""
 
     def __init__(

@@ -27,6 +27,7 @@ from redis.retry import Retry
 
 from llm_failover.health import records
 from llm_failover.health.circuit import Admission, Circuit, admission
+from llm_failover.health.redis_budgets import RedisBudgets
 from llm_failover.health.store import Transition
 from llm_failover.secrets import mask
 
@@ -46,8 +47,8 @@ _OPTIONS: dict[str, Any] = {
 _WARNED_KEYS = 256  # at most this many unreadable keys remembered, so warnings stay bounded
 
 
-class RedisStore:
-    """A `CircuitStore` backed by one Redis server (`LLM_FAILOVER_REDIS_URL`)."""
+class RedisStore(RedisBudgets):
+    """A `CircuitStore` (and `BudgetStore`) backed by one Redis server."""
 
     def __init__(self, url: str) -> None:
         self.where = mask(url)

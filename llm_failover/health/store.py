@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from llm_failover.extras import require
+from llm_failover.health.budgets import MemoryBudgets
 from llm_failover.health.circuit import Admission, Circuit, admission
 
 # current record -> (new record, seconds to keep it)
@@ -70,14 +71,15 @@ def _unexpired(entries: dict[str, _Held], now: float) -> dict[str, _Held]:
     return {k: v for k, v in entries.items() if (v[1] if isinstance(v, tuple) else v) > now}
 
 
-class MemoryStore:
-    """Circuits in this process's memory: a dict under a lock (no I/O, so async is free).
+class MemoryStore(MemoryBudgets):
+    """Circuits (and budgets) in this process's memory: dicts under locks (no I/O).
 
     Bounded whatever the callers send (each model a run names is a circuit): past
     `max_records`, expired records go first, then those closest to expiring.
     """
 
     def __init__(self, max_records: int = 4096) -> None:
+        super().__init__()  # the rate-limit budgets kept beside the circuits
         self._lock = threading.Lock()
         self._records: dict[str, tuple[Circuit, float]] = {}  # key -> (record, expires)
         self._probes: dict[str, float] = {}
@@ -173,6 +175,7 @@ class MemoryStore:
         with self._lock:
             self._records.clear()
             self._probes.clear()
+        self.clear_budgets()
 
 
 # Naughty but required: circuits are process-wide, so every graph shares this one.

@@ -6,25 +6,39 @@ step generator free of I/O), `call` the thin sync and async shells that carry it
 history within a provider's context window, `deadlines` watches the first token and the
 silences of a stream; `hedge` starts the next provider when a first token is late, `race`
 runs the two calls, first token answering, and `background` is the loop sync callers'
-races run on. `node_for` builds a provider's client and wraps it in its node; the
+races run on; `pacing` reserves an upstream's rate-limit budget before a call and settles
+it after. `node_for` builds a provider's client and wraps it in its node; the
 clients themselves are built by the provider registry (`providers/`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from llm_failover.graph.settings import Settings
+from llm_failover.health.budgets import BudgetStore
 from llm_failover.health.store import CircuitStore
 from llm_failover.nodes.attempt import Link
 from llm_failover.nodes.call import give_up_node, provider_node
 from llm_failover.nodes.hedge import Hedge, hedges
+from llm_failover.pacing.headless import Headless
 from llm_failover.providers.mock import MockChatModel
+from llm_failover.providers.openai_compatible import chat_openai
 
-__all__ = ["Hedge", "Link", "MockChatModel", "client_for", "give_up_node", "hedges", "node_for"]
+__all__ = [
+    "Hedge",
+    "Link",
+    "MockChatModel",
+    "client_for",
+    "give_up_node",
+    "hedges",
+    "node_for",
+    "paced",
+]
 
 
 def node_for(
@@ -48,3 +62,16 @@ def client_for(link: Link, settings: Settings) -> BaseChatModel | None:
     return spec.endpoint.client(
         spec.model, timeout=settings.timeout, context_tokens=spec.context_tokens
     )
+
+
+def paced(link: Link, settings: Settings, store: CircuitStore, *, injected: bool) -> Link:
+    """`link`, paced by its upstream's rate-limit headers when the graph can read them.
+
+    Only the clients the graph builds report their responses' headers; an injected one
+    goes unpaced, and so does a custom circuit store that keeps no budgets.
+    """
+    spec = link.spec
+    reads = not injected and spec.endpoint.type.client is chat_openai
+    if reads and settings.pacing and isinstance(store, BudgetStore):
+        return dataclasses.replace(link, pacing=Headless())
+    return link

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -39,6 +40,7 @@ from llm_failover.nodes.deadlines import Limits, StreamCut
 from llm_failover.nodes.fit import fit
 from llm_failover.nodes.options import ModelCall, bind_options, trace_config
 from llm_failover.nodes.truncation import truncation
+from llm_failover.pacing.headless import Headless
 from llm_failover.providers.mock_schema import UNFORCED
 from llm_failover.secrets import mask_error
 from llm_failover.streams import unfinished
@@ -57,6 +59,12 @@ class Link:
     clock: Clock
     secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     """Every configured secret (`Settings.secrets`), masked out of errors whatever its shape."""
+    pacing: Headless | None = None
+    """None: unpaced; else calls are paced by the upstream's rate-limit headers
+    (`nodes.pacing`), and this remembers the upstreams that send none."""
+    paced: Mapping[str, Headless] = dataclasses.field(default_factory=dict, repr=False)
+    """Every paced node's `pacing`, by node: where the turn started, the providers
+    skipped before it as paced are read again (`graph.entry`)."""
 
 
 def failure(kind: ErrorKind, detail: str) -> Failure:

@@ -8,7 +8,7 @@ store's sync or async methods, and the custom event's dispatch).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.callbacks import adispatch_custom_event, dispatch_custom_event
 from langchain_core.language_models import BaseChatModel
@@ -21,6 +21,7 @@ from llm_failover.errors import NO_REQUEST, AllProvidersFailed
 from llm_failover.graph.context import Context, context_of
 from llm_failover.graph.run import Plan
 from llm_failover.graph.state import State
+from llm_failover.health.budgets import BudgetStore
 from llm_failover.health.store import CircuitStore
 from llm_failover.metrics import observe_attempt, observe_failover
 from llm_failover.nodes import background
@@ -28,6 +29,7 @@ from llm_failover.nodes.attempt import Link, failure
 from llm_failover.nodes.deadlines import acollect, collect
 from llm_failover.nodes.hedge import Hedge
 from llm_failover.nodes.steps import Steps, attempt_steps, entered, state_update
+from llm_failover.pacing.capture import watching
 
 
 def _step(config: RunnableConfig) -> int:
@@ -43,16 +45,21 @@ def run(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[Any]) ->
             result = None
             if op[0] == "call":
                 try:
-                    if op[5] is None:
-                        result = ("ok", op[1].invoke(op[2], op[4]))
-                    else:  # streamed inside, to watch its first token and its silences
-                        result = ("ok", collect(op[1], op[2], op[4], op[5], op[3]))
+                    with watching(op[6]):  # the responses' rate-limit headers, for pacing
+                        if op[5] is None:
+                            result = ("ok", op[1].invoke(op[2], op[4]))
+                        else:  # streamed inside, to watch its first token and its silences
+                            result = ("ok", collect(op[1], op[2], op[4], op[5], op[3]))
                 except Exception as exc:  # judged by the attempt, not here
                     result = ("error", exc)
             elif op[0] == "admit":
                 result = store.admit(op[1], op[2], op[3])
             elif op[0] == "peek":
                 result = store.peek(op[1], op[2])
+            elif op[0] == "budget":
+                result = cast(BudgetStore, store).budget(op[1], op[2])
+            elif op[0] == "pace":
+                result = cast(BudgetStore, store).pace(op[1], op[2], op[3])
             elif op[0] == "update":
                 result = store.update(op[1], op[2], op[3])
             elif op[0] == "release":
@@ -77,7 +84,8 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
             result = None
             if op[0] == "call":
                 try:
-                    async with asyncio.timeout(op[3]):  # a real deadline, drips included
+                    # A real deadline, drips included; the headers go to pacing.
+                    async with asyncio.timeout(op[3]), watching(op[6]):
                         if op[5] is None:
                             result = ("ok", await op[1].ainvoke(op[2], op[4]))
                         else:
@@ -88,6 +96,10 @@ async def arun(steps: Steps, link: Link, store: CircuitStore, runtime: Runtime[A
                 result = await store.aadmit(op[1], op[2], op[3])
             elif op[0] == "peek":
                 result = await store.apeek(op[1], op[2])
+            elif op[0] == "budget":
+                result = await cast(BudgetStore, store).abudget(op[1], op[2])
+            elif op[0] == "pace":
+                result = await cast(BudgetStore, store).apace(op[1], op[2], op[3])
             elif op[0] == "update":
                 result = await store.aupdate(op[1], op[2], op[3])
             elif op[0] == "release":

@@ -1,8 +1,9 @@
 """The provider node's procedure, written once, free of I/O.
 
 `attempt_steps` is a generator that yields each piece of I/O it needs as a small tuple
-("peek", "announce", "admit", "sleep", "call", "update", "release"; the circuit ones name the
-run's circuit key, a call its deadline and stream limits) and receives the result.
+("peek", "announce", "admit", "sleep", "pace", "call", "race", "update", "release"; the
+store ones name the run's circuit key, a call its deadline, stream limits and the holder
+of its rate-limit headers) and receives the result.
 The sync and async shells in `call.py` carry those out with `invoke` or `ainvoke`,
 `sleep` or `asleep`, the store's sync or async methods: that is their only difference.
 """
@@ -21,6 +22,7 @@ from llm_failover.health.circuit import Admission, Circuit
 from llm_failover.health.store import Transition
 from llm_failover.metrics import observe_attempt, observe_circuit, observe_failover
 from llm_failover.nodes.attempt import Call, Link
+from llm_failover.nodes.pacing import Pacing
 
 if TYPE_CHECKING:
     from llm_failover.nodes.hedge import Hedge
@@ -52,21 +54,32 @@ def attempt_steps(
         # How long a probe may take: the graph's limits, whatever this run's are.
         claim = call.run.shared_timeout + call.run.shared.retry_budget
         admitted = yield ("admit", call.key, call.now, claim)
+    pacing = Pacing.start(call)
     if call.admit(*admitted):
         try:
             if call.wait:
                 yield ("sleep", call.wait)
-            if hedge is not None and (race := hedge.race(call)) is not None:
-                yield ("race", race)  # both calls made and taken when it returns
-                race.check()  # raises what must not fail over
-            while (prepared := call.prepare()) is not None:
-                runnable, config = prepared
-                call.take((yield ("call", runnable, call.messages, call.deadline(), config,
-                                  call.limits())))  # fmt: skip
+            if pacing is None or (yield from pacing.reserve()):
+                seen = pacing.seen if pacing else None  # the call's rate-limit headers
+                if hedge is not None and (race := hedge.race(call)) is not None:
+                    # Both calls made and taken when it returns; their headers are not
+                    # read (two upstreams in one holder): the reservation is settled.
+                    yield ("race", race)
+                    race.check()  # raises what must not fail over
+                while (prepared := call.prepare()) is not None:
+                    runnable, config = prepared
+                    call.take((yield ("call", runnable, call.messages, call.deadline(),
+                                      config, call.limits(), seen)))  # fmt: skip
+                if pacing is not None:
+                    yield from pacing.settle()
         except Exception:  # not GeneratorExit or cancellation: the claim's TTL covers those
+            if pacing is not None:
+                yield from pacing.settle()
             if call.probing:
                 yield ("release", call.key)  # a raised error says nothing about health
             raise
+        if admitted[0] == "probe" and not call.requested:
+            yield ("release", call.key)  # claimed, then paced
     elif admitted[0] == "probe":
         yield ("release", call.key)  # claimed, then declined (this run's policy or budget)
     attempt = call.finish()
@@ -106,7 +119,8 @@ def entered(
     """The attempt, with the providers the entry edge skipped if the turn starts here."""
     call = Call(link, state, model, context, step)
     if not call.earlier and link.spec.node != call.run.route[0]:
-        call.enter((yield from skipped_before(link.spec.node, state, call.run, call.now)))
+        skipped = skipped_before(link.spec.node, state, call.run, call.now, link.paced)
+        call.enter((yield from skipped))
         for skip in call.skips:
             observe_attempt(skip)
     return call

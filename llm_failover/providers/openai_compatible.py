@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from llm_failover.pacing.capture import AHOOKS, HOOKS
 from llm_failover.providers.entry import Endpoint
 from llm_failover.providers.transport import LoopTransport, env_proxy
 from llm_failover.secrets import UrlAuth, split_url
@@ -49,7 +50,8 @@ def chat_openai(
         # Ask for usage in streams too (the client only does so by itself for OpenAI's
         # own URL): an app's token accounting must not depend on how it called.
         stream_usage=True,
-        http_client=openai.DefaultHttpxClient(auth=_basic(auth)) if auth else None,
+        # Both clients hand each response's rate-limit headers to pacing (`capture`).
+        http_client=openai.DefaultHttpxClient(auth=_basic(auth), event_hooks=HOOKS),
         http_async_client=async_http_client(url, auth),
     )
 
@@ -66,7 +68,9 @@ def async_http_client(base_url: str | None, auth: UrlAuth | None = None) -> Any:
         return http.AsyncHTTPTransport(limits=openai.DEFAULT_CONNECTION_LIMITS, proxy=proxy)
 
     transport: Any = LoopTransport(pool)  # duck-typed for either httpx
-    return openai.DefaultAsyncHttpxClient(transport=transport, auth=_basic(auth))
+    return openai.DefaultAsyncHttpxClient(
+        transport=transport, auth=_basic(auth), event_hooks=AHOOKS
+    )
 
 
 def _basic(auth: UrlAuth | None) -> http.BasicAuth | None:

@@ -16,8 +16,9 @@ Needs the `testing` extra (aiohttp): `pip install 'llm-failover[testing]'`.
 `server` is the emulators' base (an aiohttp app in its own thread), `openai_emulator`
 (with `openai_errors`, OpenAI's error answers byte for byte) and `ollama_emulator` the
 two APIs; `behaviours` what one request gets (answer, fail, stall, cut), `shaping` how an
-answer takes the shape its request asks for, `wire` what travels and is recorded;
-`clock` the `FakeClock` tests inject into the graph.
+answer takes the shape its request asks for, `wire` what travels and is recorded,
+`ratelimit` the OpenAI emulator's rate limit (a fixed-window bucket, announced in
+`x-ratelimit-*` headers); `clock` the `FakeClock` tests inject into the graph.
 """
 
 from llm_failover.extras import missing_message

@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from llm_failover.testing.behaviours import Behaviour
-from llm_failover.testing.openai_errors import openai_error
+from llm_failover.testing.openai_errors import openai_error, over_limit
+from llm_failover.testing.ratelimit import RateLimits
 from llm_failover.testing.server import Emulator
 from llm_failover.testing.shaping import ANSWERING, Wanted, openai_wanted
 from llm_failover.testing.wire import (
@@ -43,7 +44,7 @@ def _sse(data: Any) -> bytes:
     return b"data: " + json.dumps(data).encode() + b"\n\n"
 
 
-class OpenAIEmulator(Emulator):
+class OpenAIEmulator(RateLimits, Emulator):
     """Serves `POST /v1/chat/completions` like api.openai.com; `base_url` ends in `/v1`."""
 
     provider = "openai"
@@ -52,6 +53,11 @@ class OpenAIEmulator(Emulator):
     def __init__(self) -> None:
         super().__init__()
         self._ids = itertools.count(1)
+
+    def reset(self) -> None:
+        """As `Emulator.reset`, and lift the rate limit."""
+        super().reset()
+        self._bucket = None
 
     def routes(self) -> list[web.RouteDef]:
         """Return the chat-completions route, with and without the `/v1` prefix."""
@@ -69,11 +75,15 @@ class OpenAIEmulator(Emulator):
     ) -> web.StreamResponse:
         """Answer with a completion, an SSE stream, an OpenAI error or a dropped connection."""
         n = next(self._ids)
-        headers = {"x-request-id": f"req_emu{n:06d}"}
+        # The rate limit's headers go on every answer, 200 or not.
+        headers = {"x-request-id": f"req_emu{n:06d}"} | self.limit_headers(request)
+        if (over := self.refusal(request)) is not None:
+            body, extra = over_limit(recorded.model, over)
+            return web.json_response(body, status=429, headers=headers | extra)
         if behaviour.kind not in ANSWERING and behaviour.kind != "empty":
             status, body, extra = openai_error(recorded, behaviour)
             status = behaviour.status or status
-            return web.json_response(body, status=status, headers=headers | extra)
+            return web.json_response(body, status=status, headers=extra | headers)
         if behaviour.kind == "empty":
             # An empty answer carries neither text nor tool calls, whatever was scripted.
             behaviour = Behaviour(kind="empty", text="")

@@ -6,9 +6,11 @@ class, with the same `.code` and headers, as against the real service.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from llm_failover.testing.behaviours import Behaviour
+from llm_failover.testing.ratelimit import Over, go_duration
 from llm_failover.testing.wire import RecordedRequest, count_tokens
 
 _QUOTA = (
@@ -92,3 +94,19 @@ def _context_length(recorded: RecordedRequest, window: int) -> Any:
     sent = max(count_tokens(recorded.messages), window + 2000)
     message = _CONTEXT.format(window=window, sent=sent)
     return _body(message, _INVALID, "context_length_exceeded", "messages")
+
+
+_PER = {"requests": "requests per min (RPM)", "tokens": "tokens per min (TPM)"}
+
+
+def over_limit(model: str, over: Over) -> tuple[Any, dict[str, str]]:
+    """OpenAI's 429 body and retry headers for a request its rate limit refused."""
+    message = (
+        f"Rate limit reached for {model} in organization org-emulator on {_PER[over.dimension]}: "
+        f"Limit {over.limit}, Used {over.used}, Requested {over.requested}. Please try again "
+        f"in {go_duration(over.wait)}. Visit https://platform.openai.com/account/rate-limits "
+        "to learn more."
+    )
+    headers = {"retry-after": str(max(math.ceil(over.wait), 1)),
+               "retry-after-ms": str(max(round(over.wait * 1000), 1))}  # fmt: skip
+    return _body(message, over.dimension, "rate_limit_exceeded"), headers

@@ -55,6 +55,10 @@ class Emulator:
         """Return the routes this emulator serves (subclasses define them)."""
         raise NotImplementedError
 
+    def charge(self, request: web.Request, body: dict[str, Any]) -> Behaviour | None:
+        """Charge the request to a rate limit: the behaviour refusing it, or None (served)."""
+        return None
+
     def wanted(self, body: dict[str, Any]) -> Wanted:
         """What this chat request demands of its answer (subclasses read their wire)."""
         return Wanted()
@@ -189,7 +193,8 @@ class Emulator:
             # Malformed JSON is a client bug, not a scripted fault: don't consume the queue.
             body, behaviour = {}, bad_request("We could not parse the JSON body of your request.")
         else:
-            behaviour = self._next()
+            # A request over the rate limit is refused before the script is read.
+            behaviour = self.charge(request, body) or self._next()
         recorded = RecordedRequest(
             path=request.path,
             model=str(body.get("model", "")),
