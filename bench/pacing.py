@@ -100,8 +100,9 @@ def tools(env: Env) -> dict[str, Any]:
     up = env.up
     limits = {"rpm": REQUESTS, "tpm": TOKENS}
     return {
-        "ours (pacing on)": lambda: peers.ours(
-            up, env.client, None, name="ours", store=MemoryStore()),
+        # Its own client (an injected one is not paced), and its own store: budgets
+        # and circuits start empty.
+        "ours (pacing on)": lambda: peers.ours(up, None, None, name="ours", store=MemoryStore()),
         "with_fallbacks (max_retries=0)": lambda: peers.with_fallbacks(up, max_retries=0),
         "with_fallbacks (default retries)": lambda: peers.with_fallbacks(up, max_retries=None),
         "LiteLLM Router (rpm/tpm, usage-based-routing-v2)": lambda: peers.litellm_router(

@@ -134,7 +134,7 @@ def _dicts(history: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 def ours(
     up: Upstreams,
-    client: ChatOpenAI,
+    client: ChatOpenAI | None,
     checkpointer: BaseCheckpointSaver[Any] | None,
     *,
     name: str,
@@ -144,11 +144,13 @@ def ours(
 ) -> Tool:
     """The failover graph (openai -> ollama -> mock) on the shared client and a store.
 
-    `settings` are more of `build_graph`'s keywords (`hedge_after=0.3`...).
+    `client` None: the graph builds its own OpenAI client, which it paces (an injected
+    client is not: the graph cannot read its responses' headers). `settings` are more of
+    `build_graph`'s keywords (`hedge_after=0.3`...).
     """
     graph = build_graph(
         checkpointer=checkpointer,
-        models={"openai": client},
+        models={"openai": client} if client is not None else None,
         circuit_store=store if store is not None else MemoryStore(),
         provider="openai",
         fallback_provider="ollama,mock",

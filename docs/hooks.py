@@ -12,7 +12,11 @@ from typing import Any
 from mkdocs.structure.files import File, Files
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
-CHARTS = {"bench/chart.png": "chart.png", "bench/issue14-chart.png": "issue14/chart.png"}
+CHARTS = {
+    "bench/chart.png": "chart.png",
+    "bench/issue14-chart.png": "issue14/chart.png",
+    "bench/issue15-chart.png": "issue15/chart.png",
+}
 """Where each chart is served in the site, and where the bench writes it."""
 
 

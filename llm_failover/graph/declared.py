@@ -154,8 +154,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(env="LLM_FAILOVER_PACING", keyword="pacing", default=1,
             about="Pace OpenAI-compatible upstreams by their `x-ratelimit-*` headers: wait "
                   "for a reset within `LLM_FAILOVER_RETRY_BUDGET`, else skip them without "
-                  "a request (`paced`); `0` turns it off (see [Pacing](#pacing-routing-"
-                  "before-a-429))."),
+                  "a request (`paced`); `0` turns it off (see [Pacing](failure-policy.md"
+                  "#pacing-routing-before-a-429))."),
     Setting(env="LLM_FAILOVER_REDIS_URL", keyword="redis_url",
             about="Share circuits across workers through Redis (the `redis` extra); unset "
                   "keeps them in this process. A Redis that is down or hung never blocks a "
