@@ -147,8 +147,12 @@ async def test_primary_wins_after_the_delay(
 async def test_healthy_primary_costs_the_backup_nothing(
     make_graph: MakeGraph, ollama_emu: OllamaEmulator, caller: str
 ) -> None:
-    """A primary answering within the delay: zero requests to the backup, one attempt."""
-    graph = make_graph(hedge_after=0.3, checkpointer=InMemorySaver())
+    """A primary answering within the delay: zero requests to the backup, one attempt.
+
+    The delay is long beside a healthy answer here (a loaded CI machine's first request
+    can take over 0.3 s); the benchmark measures the short one.
+    """
+    graph = make_graph(hedge_after=2.0, checkpointer=InMemorySaver())
     for number in range(3):
         state, _ = await turn(graph, caller, thread=f"healthy-{number}")
         assert tried(state) == [("openai", None)]
