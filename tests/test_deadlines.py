@@ -29,17 +29,19 @@ MODES = ["invoke", "ainvoke", "stream", "astream"]
 STEADY = "one two three four five six seven eight nine ten eleven twelve"
 
 
-async def turn(graph: Any, mode: str, config: Any = None) -> tuple[dict[str, Any], list[Any]]:
+async def turn(
+    graph: Any, mode: str, config: Any = None, **kwargs: Any
+) -> tuple[dict[str, Any], list[Any]]:
     """One turn as a sync or async caller makes it: its final state and its stream parts."""
     if mode == "invoke":
-        return dict(graph.invoke(USER, config)), []
+        return dict(graph.invoke(USER, config, **kwargs)), []
     if mode == "ainvoke":
-        return dict(await graph.ainvoke(USER, config)), []
+        return dict(await graph.ainvoke(USER, config, **kwargs)), []
     modes = ["messages", "custom", "values"]
     if mode == "stream":
-        parts = list(graph.stream(USER, config, stream_mode=modes))
+        parts = list(graph.stream(USER, config, stream_mode=modes, **kwargs))
     else:
-        parts = [p async for p in graph.astream(USER, config, stream_mode=modes)]
+        parts = [p async for p in graph.astream(USER, config, stream_mode=modes, **kwargs)]
     values = [payload for kind, payload in parts if kind == "values"]
     return dict(values[-1]), [(kind, payload) for kind, payload in parts if kind != "values"]
 
@@ -113,15 +115,24 @@ async def test_stall_fails_over_and_stores_nothing_partial(
     ]
 
 
+@pytest.mark.parametrize("options", [{}, {"temperature": 0.3}], ids=["plain", "options bound"])
 @pytest.mark.parametrize("mode", ["stream", "astream"])
 async def test_late_primary_token_never_joins_the_backup_stream(
-    make_graph: MakeGraph, openai_emu: OpenAIEmulator, ollama_emu: OllamaEmulator, mode: str
+    make_graph: MakeGraph,
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    mode: str,
+    options: dict[str, Any],
 ) -> None:
-    """The cut primary speaks while the backup still streams: none of it reaches the stream."""
+    """The cut primary speaks while the backup still streams: none of it reaches the stream.
+
+    With call options bound to the model too: a binding merges the node's callbacks with
+    its own as a set, which must not put the gate behind LangGraph's token stream.
+    """
     openai_emu.script(slow_first_token(0.8))
     ollama_emu.script(ok(STEADY, every=0.15))  # streams from about 0.3 s to 2 s
     graph = make_graph(first_token_timeout=0.3, timeout=10)
-    state, parts = await turn(graph, mode)
+    state, parts = await turn(graph, mode, context=options or None)
     assert tried(state) == [("openai", "timeout"), ("ollama", None)]
     seen = streamed(parts)
     at = seen.index(("event", failover("openai", "ollama", "timeout")))
