@@ -4,11 +4,12 @@
 step generator free of I/O), `call` the thin sync and async shells that carry it out;
 `options` translates per-call options to each client, `fit` and `truncation` keep the
 history within a provider's context window, `deadlines` watches the first token and the
-silences of a stream; `hedge` starts the next provider when a first token is late, `race`
-runs the two calls, first token answering, and `background` is the loop sync callers'
-races run on; `pacing` reserves an upstream's rate-limit budget before a call and settles
-it after. `node_for` builds a provider's client and wraps it in its node; the
-clients themselves are built by the provider registry (`providers/`).
+silences of a stream (read, for sync callers, in `workers`' threads); `hedge` starts the
+next provider when a first token is late, `race` runs the two calls, first token
+answering, and `background` is the loop sync callers' races run on; `pacing` reserves an
+upstream's rate-limit budget before a call and settles it after. `node_for` builds a
+provider's client and wraps it in its node; the clients themselves are built by the
+provider registry (`providers/`).
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ the first token come (`LLM_FAILOVER_FIRST_TOKEN_TIMEOUT`) and the gaps between c
 (`LLM_FAILOVER_STALL_TIMEOUT`); the chunks are summed into the answer, as `invoke`
 would have returned it. `Watch` decides; `collect` (sync) and `acollect` (async) only
 wait. A sync stream blocks in its socket reads, so `collect` reads it in a worker
-thread and waits on a queue with a timeout; the thread, once cut loose, closes the
-stream at its next chunk, or ends with the client's own read timeout. A `_Gate`, first
-among the call's callbacks, stops that late chunk before LangGraph's token stream (or
-any other callback) sees it.
+thread (`workers.py`: an idle one reused) and waits for it with a timeout; the thread,
+once cut loose, closes the stream at its next chunk, or ends with the client's own read
+timeout. A `_Gate`, first among the call's callbacks, stops that late chunk before
+LangGraph's token stream (or any other callback) sees it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, message_chunk_to_message
-from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableConfig, ensure_config
 
 from llm_failover.kinds import ErrorKind
+from llm_failover.nodes.workers import WORKERS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -123,6 +124,22 @@ def gated(config: RunnableConfig, gate: BaseCallbackHandler) -> RunnableConfig:
     return {**config, "callbacks": [gate, *(callbacks or [])]}
 
 
+def unbound(runnable: Any) -> tuple[Any, dict[str, Any]]:
+    """The model under `bind()`'s layers, and the arguments they bind.
+
+    A binding merges the config it is given with the node's, and two callback managers
+    merge as a set: the gate would lose its place first among the handlers, and a cut
+    stream's late token could reach LangGraph's token stream (seen with call options
+    bound). So the streams are read from the model itself, with the bound arguments.
+    """
+    kwargs: dict[str, Any] = {}
+    while isinstance(runnable, RunnableBinding) and not runnable.config:
+        if runnable.config_factories:
+            break
+        kwargs, runnable = {**runnable.kwargs, **kwargs}, runnable.bound
+    return runnable, kwargs
+
+
 def collect(
     call: Runnable[Any, BaseMessage],
     messages: Any,
@@ -144,9 +161,11 @@ def collect(
     lock, started, done = threading.Lock(), threading.Event(), threading.Event()
     ended: list[BaseException | None] = []
 
+    model, bound = unbound(call)
+
     def pump() -> None:
         try:
-            for chunk in call.stream(messages, config):
+            for chunk in model.stream(messages, config, **bound):
                 if loose.is_set():
                     return  # closes the stream: its connection is not held any longer
                 with lock:
@@ -163,7 +182,7 @@ def collect(
 
     # The caller's context, so the callbacks (LangGraph's token stream) see the chunks.
     worker = contextvars.copy_context()
-    threading.Thread(target=worker.run, args=(pump,), daemon=True, name="llm-stream").start()
+    WORKERS.run(lambda: worker.run(pump))
     try:
         for event in (started, done):
             # Woken at the first token and at the end; in between only at the deadline
@@ -184,10 +203,10 @@ async def acollect(
     messages: Any,
     config: RunnableConfig,
     limits: Limits,
-    **kwargs: Any,
 ) -> BaseMessage:
     """`call.astream(...)` summed into one answer, cut when a limit passes (async)."""
-    stream = aiter(call.astream(messages, config, **kwargs))
+    model, bound = unbound(call)
+    stream = aiter(model.astream(messages, config, **bound))
     watch = Watch(limits)
     try:
         while True:
@@ -203,4 +222,4 @@ async def acollect(
                 raise  # the client's own, or the whole call's deadline around us
             watch.seen(chunk)
     finally:
-        await stream.aclose()  # type: ignore[attr-defined]
+        await stream.aclose()

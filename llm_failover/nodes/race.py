@@ -21,7 +21,7 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackHandler, adispatch_custom_event
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
-from langchain_core.runnables import RunnableBinding, RunnableConfig, ensure_config
+from langchain_core.runnables import RunnableConfig, ensure_config
 
 from llm_failover.health.circuit import admission
 from llm_failover.health.store import CircuitStore
@@ -62,20 +62,6 @@ class _Gate(AsyncCallbackHandler):
     async def on_llm_new_token(self, *args: Any, **kwargs: Any) -> None:
         """Claim the race with a first token; refuse a loser's."""
         await self.race.passing(self.side, kwargs.get("chunk"))
-
-
-def _unbound(runnable: Any) -> tuple[Any, dict[str, Any]]:
-    """The model under `bind()`'s layers, and the arguments they bind.
-
-    A binding merges the config it is given with the node's, and two callback managers
-    merge as a set: the gate would lose its place first among the handlers.
-    """
-    kwargs: dict[str, Any] = {}
-    while isinstance(runnable, RunnableBinding) and not runnable.config:
-        if runnable.config_factories:
-            break
-        kwargs, runnable = {**runnable.kwargs, **kwargs}, runnable.bound
-    return runnable, kwargs
 
 
 def _token(chunk: Any) -> bool:
@@ -155,10 +141,9 @@ class Race:
         """The call's outcome as `Call.take` reads it; a cut side's is `Hedged`."""
         call = side.call
         try:
-            model, bound = _unbound(runnable)
             async with asyncio.timeout(call.given):
                 limits = call.limits() or _OPEN
-                answer = await acollect(model, call.messages, config, limits, **bound)
+                answer = await acollect(runnable, call.messages, config, limits)
             return ("ok", answer)
         except asyncio.CancelledError:
             if not side.cut:
