@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,9 +179,19 @@ class RedisServer:
     def start(self) -> None:
         """Start it on its port and wait until it answers PING."""
         self._process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -279,12 +290,14 @@ CALLERS = ["invoke", "ainvoke", "stream", "astream"]
 
 
 async def run_turn(
-    graph: Any, caller: str, text: str, thread: str
+    graph: Any, caller: str, text: str, thread: str, *, by: str = "langgraph_node"
 ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     """One turn as `caller` runs it: the thread's saved state, and what was streamed.
 
-    The stream is `(node, token)` for each chunk and `("event", payload)` for each custom
-    event, in order ([] for `invoke`/`ainvoke`). The graph needs a checkpointer.
+    The stream is `(who, token)` for each chunk, `who` the chunk's metadata under `by`
+    (its graph node; `llm_failover_provider` names who made it), and `("event", payload)`
+    for each custom event, in order ([] for `invoke`/`ainvoke`). The graph needs a
+    checkpointer.
     """
     config: Any = {"configurable": {"thread_id": thread}}
     payload, modes = {"messages": [("user", text)]}, ["messages", "custom"]
@@ -298,7 +311,34 @@ async def run_turn(
     else:
         parts = [p async for p in graph.astream(payload, config, stream_mode=modes)]
     streamed = [
-        (p[1]["langgraph_node"], p[0].content) if kind == "messages" else ("event", p)
-        for kind, p in parts
+        (p[1][by], p[0].content) if kind == "messages" else ("event", p) for kind, p in parts
     ]
     return dict(graph.get_state(config).values), streamed
+
+
+@contextmanager
+def ready_workers(script: str, env: dict[str, str], count: int = 2) -> Iterator[list[Any]]:
+    """`count` worker processes running `script`, each having printed "ready"; killed after.
+
+    They talk over stdin/stdout (text): the test writes a line, the worker answers one.
+    """
+    root = Path(__file__).resolve().parent.parent
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+        yield workers
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait(timeout=10)

@@ -27,7 +27,7 @@ from llm_failover.testing import (
     slow_first_token,
 )
 from llm_failover.testing.server import Emulator
-from tests.conftest import CALLERS, FAKE_KEY, MakeGraph, failover
+from tests.conftest import CALLERS, FAKE_KEY, MakeGraph, failover, run_turn
 
 HEDGE = failover("openai", "ollama", "hedge")
 OLLAMA_TEXT = "[ollama qwen2.5:0.5b] reply to: Tell me about particles"
@@ -45,22 +45,8 @@ async def turn(graph: Any, caller: str, thread: str = "t") -> tuple[dict[str, An
     Tokens are told apart by the provider that made them (`llm_failover_provider`): a
     hedge's backup streams from inside the primary's graph node.
     """
-    config: Any = {"configurable": {"thread_id": thread}}
-    payload, modes = {"messages": [("user", "Tell me about particles")]}, ["messages", "custom"]
-    parts: list[Any] = []
-    if caller == "invoke":
-        graph.invoke(payload, config)
-    elif caller == "ainvoke":
-        await graph.ainvoke(payload, config)
-    elif caller == "stream":
-        parts = list(graph.stream(payload, config, stream_mode=modes))
-    else:
-        parts = [p async for p in graph.astream(payload, config, stream_mode=modes)]
-    seen = [
-        (p[1]["llm_failover_provider"], p[0].content) if kind == "messages" else ("event", p)
-        for kind, p in parts
-    ]
-    return dict(graph.get_state(config).values), seen
+    return await run_turn(graph, caller, "Tell me about particles", thread,
+                          by="llm_failover_provider")  # fmt: skip
 
 
 def tried(state: dict[str, Any]) -> list[tuple[str, str | None]]:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +19,7 @@ from llm_failover.health.circuit import circuit_key
 from llm_failover.health.redis_store import RedisStore
 from llm_failover.pacing.budget import reserve
 from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
-from tests.conftest import FAKE_KEY, T0, MakeGraph, free_port
+from tests.conftest import FAKE_KEY, T0, MakeGraph, free_port, ready_workers
 
 HI = {"messages": [HumanMessage("hi")]}
 
@@ -124,29 +121,12 @@ def test_two_processes_share_a_budget_of_five(
         "OLLAMA_BASE_URL": ollama_emu.base_url,
         "LLM_FAILOVER_REDIS_URL": budgets_url,
     }
-    root = Path(__file__).resolve().parent.parent
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            cwd=root,
-            env=env,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    with ready_workers(WORKER, env) as workers:
         for worker in workers:
             assert worker.stdin is not None
             worker.stdin.write("go\n")
             worker.stdin.flush()
         served = [json.loads(worker.communicate(timeout=90)[0]) for worker in workers]
-    finally:
-        for worker in workers:
-            worker.kill()
     assert served == [["openai"] * 5] * 2
     assert openai_emu.limited <= 1
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 import redis
 
 from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
-from tests.conftest import FAKE_KEY
+from tests.conftest import FAKE_KEY, ready_workers
 
 WORKER = """
 import json, sys
@@ -104,19 +103,7 @@ def test_two_workers_share_one_thread_and_what_they_learn(
         "LLM_FAILOVER_CHECKPOINT_URL": postgres_url,
         "LLM_FAILOVER_REDIS_URL": redis_url,
     }
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            env=env,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    with ready_workers(WORKER, env) as workers:
 
         def turn(index: int, text: str, thread: str = "shared") -> dict[str, Any]:
             worker = workers[index % 2]
@@ -135,10 +122,6 @@ def test_two_workers_share_one_thread_and_what_they_learn(
         stranger = turn(0, "Hello", thread="another-user")
         openai_emu.always(ok())
         fourth = turn(3, "Thanks")
-    finally:
-        for worker in workers:
-            worker.kill()
-            worker.wait(timeout=10)
     assert [first["served_by"], second["served_by"], third["served_by"]] == [
         "openai", "ollama", "ollama"
     ]  # fmt: skip

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, cast
 
 from llm_failover.errors import NO_REQUEST, Failure, seconds_left
 from llm_failover.graph.run import Run
-from llm_failover.graph.state import Attempt, RouteState
+from llm_failover.graph.state import Attempt, RouteState, Skip
 from llm_failover.health.budgets import BudgetStore
 from llm_failover.health.circuit import Circuit, admission, stricter
 from llm_failover.health.store import CircuitStore
@@ -62,6 +62,11 @@ def _open(
     return Skipped(failure, until, by_thread)
 
 
+def holds(entry: Skip | None, key: str | None, now: float) -> bool:
+    """Whether a thread's skip entry still applies: running, and learned for this upstream."""
+    return entry is not None and entry["until"] > now and entry.get("key") == key
+
+
 def why_skipped(
     node: str, state: RouteState, run: Run, now: float, paced: Paced
 ) -> Generator[Peek, Any, Skipped | None]:
@@ -71,7 +76,7 @@ def why_skipped(
         return None  # the mock is never skipped
     sticky = state.get("sticky")
     entry = sticky["skip"].get(node) if sticky else None
-    if entry is not None and entry["until"] > now and entry.get("key") == key:
+    if entry is not None and holds(entry, key, now):
         reason = "" if entry["reason"] == "circuit_open" else f" after {entry['reason']}"
         left = seconds_left(entry["until"] - now)
         detail = f"skipped by this thread, circuit open{reason}, {left}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.language_models import BaseChatModel
 
 from llm_failover.graph.context import Context
-from llm_failover.graph.entry import skipped_before
+from llm_failover.graph.entry import holds, skipped_before
 from llm_failover.graph.state import Attempt, Skip, State, Sticky
 from llm_failover.health.circuit import Admission, Circuit
 from llm_failover.health.store import Transition
@@ -181,7 +181,7 @@ def sticky(call: Call, attempt: Attempt) -> Sticky | None:
     skip: dict[str, Skip] = {
         node: entry
         for node, entry in (old["skip"] if old else {}).items()
-        if entry["until"] > now and entry.get("key") == keys.get(node)
+        if holds(entry, keys.get(node), now)
     }
     for failed in call.earlier:
         until = failed["open_until"]
