@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if sys.platform == "win32" else "bin")
-STAMP = VENV / ".llm-failover-installed"
+STAMP = VENV / ".langgraph-failover-installed"
 COVERAGE_FLOOR = 97.0
 
 
@@ -40,7 +40,7 @@ def run(*args: str | Path) -> None:
 def setup(extras: tuple[str, ...] = ("dev",)) -> None:
     """Create .venv and install the project with `extras`, when needed."""
     if sys.version_info < (3, 11):  # noqa: UP036 - must explain itself on an old Python
-        raise SystemExit(f"llm-failover needs Python 3.11+, this is {sys.version.split()[0]}")
+        raise SystemExit(f"langgraph-failover needs Python 3.11+, this is {sys.version.split()[0]}")
     digest = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
     ).hexdigest()
@@ -75,11 +75,11 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     setup(EXTRAS[command])
     if command in ("docs", "readme"):
-        run(BIN / "python", "-m", "llm_failover.graph.docs", "--write")
+        run(BIN / "python", "-m", "langgraph_failover.graph.docs", "--write")
         run(BIN / "mkdocs", "build", "--strict", "--site-dir", ROOT / "site", *rest)
         return
     if command == "demo":
-        run(BIN / "llm-failover", "demo", *rest)
+        run(BIN / "langgraph-failover", "demo", *rest)
         return
     if command == "bench":
         # LiteLLM fetches its model cost map from the internet on import unless told not to.
@@ -90,10 +90,10 @@ def main(argv: list[str]) -> None:
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy")
     docs()
-    # The floor is today's coverage (97.0 % of llm_failover), so it only goes up; a run of
+    # The floor is today's coverage (97.0 % of langgraph_failover), so it only goes up; a run of
     # a few chosen tests (extra arguments) covers less and is not held to it.
     floor = [] if rest else [f"--cov-fail-under={COVERAGE_FLOOR}"]
-    run(BIN / "pytest", "--cov=llm_failover", "--cov-report=term-missing:skip-covered",
+    run(BIN / "pytest", "--cov=langgraph_failover", "--cov-report=term-missing:skip-covered",
         *floor, *rest)  # fmt: skip
 
 
@@ -104,8 +104,8 @@ def docs() -> None:
     nav, a missing include) into a failed build; not `--quiet`, which hides the warnings
     from `--strict` as well as from the log.
     """
-    run(BIN / "python", "-m", "llm_failover.graph.docs", "--check")
-    with tempfile.TemporaryDirectory(prefix="llm-failover-site-") as site:
+    run(BIN / "python", "-m", "langgraph_failover.graph.docs", "--check")
+    with tempfile.TemporaryDirectory(prefix="langgraph-failover-site-") as site:
         run(BIN / "mkdocs", "build", "--strict", "--site-dir", site)
 
 

@@ -43,14 +43,14 @@ from langgraph.types import Durability
 from bench.env import Env, ask, thread_id
 from bench.harness import Case, interleaved, stats
 from bench.report import Section, Table, ms
-from llm_failover import build_graph
-from llm_failover.clock import SYSTEM_CLOCK
-from llm_failover.graph.routing import GIVE_UP
-from llm_failover.graph.run import Plan
-from llm_failover.graph.settings import load_settings
-from llm_failover.graph.state import RouteState, State
-from llm_failover.health.store import MemoryStore
-from llm_failover.nodes import Link, node_for
+from langgraph_failover import build_graph
+from langgraph_failover.clock import SYSTEM_CLOCK
+from langgraph_failover.graph.routing import GIVE_UP
+from langgraph_failover.graph.run import Plan
+from langgraph_failover.graph.settings import load_settings
+from langgraph_failover.graph.state import RouteState, State
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.nodes import Link, node_for
 
 Graph = Any
 

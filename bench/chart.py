@@ -63,7 +63,7 @@ def draw(path: Path, charts: Mapping[str, Mapping[str, Any]], machine: str) -> N
         ax.set_xlabel("messages in the thread")
         ax.set_ylabel("ms")
         ax.legend(fontsize=7)
-    fig.suptitle(f"llm-failover vs peers: {machine}", fontsize=8)
+    fig.suptitle(f"langgraph-failover vs peers: {machine}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -19,7 +19,7 @@ from bench.env import Env, ask, thread_id
 from bench.harness import stats
 from bench.peers import Tool, answered_by
 from bench.report import Section, Table, ms
-from llm_failover.testing import Behaviour, slow_first_token, stall
+from langgraph_failover.testing import Behaviour, slow_first_token, stall
 
 SILENCE = 60.0
 TUNED = 10.0

@@ -17,8 +17,8 @@ from bench.env import Env, Saver, ask, thread_id
 from bench.harness import Case, interleaved, stats
 from bench.peers import Tool
 from bench.report import Section, Table, ms
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import quota
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import quota
 
 FLOOR = "LangGraph floor calling ChatOllama"
 

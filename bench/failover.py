@@ -21,7 +21,7 @@ from bench.env import Env, Saver, ask, thread_id
 from bench.harness import Case, interleaved, ratio, stats
 from bench.peers import Tool, answered_by
 from bench.report import Section, Table, ms, times
-from llm_failover.testing import Behaviour, quota, rate_limited
+from langgraph_failover.testing import Behaviour, quota, rate_limited
 
 Factory = Callable[[], Tool]
 BACKUP_ALONE = "bound: direct ChatOllama (no failover)"

@@ -19,7 +19,7 @@ from bench.env import Env, ask, thread_id
 from bench.harness import Case, interleaved, stats
 from bench.peers import Tool, answered_by
 from bench.report import Section, Table, ms
-from llm_failover.testing import Behaviour, ok, slow_first_token
+from langgraph_failover.testing import Behaviour, ok, slow_first_token
 
 SLOW = 3.0
 HEDGE = 0.3
@@ -115,7 +115,7 @@ def run(env: Env) -> Section:
                  "answered by", "backup requests"],
         rows=rows,
         notes=[f"The primary's first token comes {SLOW:g} s after its headers; a fresh "
-               "thread per call, no checkpointer; `fault` as in `llm_failover.testing`: "
+               "thread per call, no checkpointer; `fault` as in `langgraph_failover.testing`: "
                f"{fault.kind}, first_token={fault.first_token:g}."],
     )  # fmt: skip
     return Section("hedging", table.title, [table], findings, chart)

@@ -25,7 +25,7 @@ from bench.env import Env, thread_id
 from bench.harness import stats
 from bench.peers import Tool, answered_by
 from bench.report import Section, Table, ms
-from llm_failover.health.store import MemoryStore
+from langgraph_failover.health.store import MemoryStore
 
 WINDOW = 60.0
 REQUESTS = 40

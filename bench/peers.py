@@ -24,9 +24,9 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.types import Durability
 from pydantic import SecretStr
 
-from llm_failover import build_graph
-from llm_failover.graph.settings import load_settings
-from llm_failover.health.store import MemoryStore
+from langgraph_failover import build_graph
+from langgraph_failover.graph.settings import load_settings
+from langgraph_failover.health.store import MemoryStore
 
 API_KEY = "sk-bench-not-a-real-key"
 OPENAI_MODEL = "gpt-4o-mini"

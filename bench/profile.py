@@ -20,7 +20,7 @@ from bench.env import Env, ask, thread_id
 from bench.peers import Tool
 from bench.report import Section, Table
 
-OURS_CODE = "/llm_failover/"
+OURS_CODE = "/langgraph_failover/"
 MODEL_CALL = "(the ChatOpenAI call itself, not ours)"
 
 
@@ -88,7 +88,7 @@ def run(env: Env, out_dir: Path) -> Section:
     table = Table(
         title=f"Our code on a healthy turn ({turns} turns, InMemorySaver, sync), ms per turn",
         columns=[
-            "function in llm_failover/ (own time and the library calls it makes)",
+            "function in langgraph_failover/ (own time and the library calls it makes)",
             "ms per turn (profiled)",
             "% of our profiled turn",
         ],

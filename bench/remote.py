@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from llm_failover.testing import Behaviour, Emulator, OllamaEmulator, OpenAIEmulator
+from langgraph_failover.testing import Behaviour, Emulator, OllamaEmulator, OpenAIEmulator
 
 Provider = Literal["openai", "ollama"]
 

@@ -24,7 +24,7 @@ from bench.env import Env, ask, thread_id
 from bench.harness import stats
 from bench.peers import Tool, answered_by
 from bench.report import Section, Table, ms
-from llm_failover.testing import Behaviour, ok, rate_limited
+from langgraph_failover.testing import Behaviour, ok, rate_limited
 
 SHARE = 0.3
 

@@ -1,1 +1,1 @@
-"""The llm-failover test suite."""
+"""The langgraph-failover test suite."""

@@ -20,13 +20,13 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from llm_failover import build_graph
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.graph.declared import BY_ENV
-from llm_failover.graph.settings import ENV_NAMES
-from llm_failover.health.store import PROCESS_STORE, MemoryStore
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
-from llm_failover.windows import WINDOWS
+from langgraph_failover import build_graph
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.graph.declared import BY_ENV
+from langgraph_failover.graph.settings import ENV_NAMES
+from langgraph_failover.health.store import PROCESS_STORE, MemoryStore
+from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
+from langgraph_failover.windows import WINDOWS
 
 T0 = 1_800_000_000.0
 """Where the fake clock starts: a fixed epoch second, so records can be asserted exactly."""

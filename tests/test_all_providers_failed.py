@@ -13,10 +13,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import AllProvidersFailed
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
+from langgraph_failover import AllProvidersFailed
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
 from tests.conftest import T0, MakeGraph
 
 

@@ -8,8 +8,8 @@ import pytest
 from langchain_core.callbacks import get_usage_metadata_callback
 from langchain_core.messages import HumanMessage
 
-from llm_failover import create_chat_model
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, server_error
+from langgraph_failover import create_chat_model
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok, server_error
 from tests.conftest import MakeGraph
 
 # A 200 whose text is only blanks: billed by the primary, refused by us as empty.

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from llm_failover.health.budgets import BudgetStore
-from llm_failover.health.redis_store import RedisStore
-from llm_failover.health.store import MemoryStore, make_store
-from llm_failover.pacing.budget import Budget, empty, exhausted, reserve
-from llm_failover.pacing.headless import MAX_KEYS, QUIET, Headless
+from langgraph_failover.health.budgets import BudgetStore
+from langgraph_failover.health.redis_store import RedisStore
+from langgraph_failover.health.store import MemoryStore, make_store
+from langgraph_failover.pacing.budget import Budget, empty, exhausted, reserve
+from langgraph_failover.pacing.headless import MAX_KEYS, QUIET, Headless
 from tests.conftest import T0
 
 SPENT: Budget = {**empty(), "heard": True,

@@ -11,9 +11,9 @@ from langchain_core.prompts import ChatPromptTemplate
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 
-from llm_failover import FailoverChatModel, MockChatModel, create_chat_model
-from llm_failover.checkpoint import open_sqlite
-from llm_failover.testing import (
+from langgraph_failover import FailoverChatModel, MockChatModel, create_chat_model
+from langgraph_failover.checkpoint import open_sqlite
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     bad_request,

@@ -9,8 +9,8 @@ import pytest
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 
-from llm_failover import create_chat_model
-from llm_failover.testing import (
+from langgraph_failover import create_chat_model
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     bad_request,

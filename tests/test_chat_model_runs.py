@@ -12,8 +12,8 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 from pydantic import BaseModel
 
-from llm_failover import create_chat_model
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
+from langgraph_failover import create_chat_model
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -108,7 +108,10 @@ def test_trace_names_who_answered(
     tracer = Tracer()
     chat = create_chat_model()
     start = chat._get_ls_params()
-    assert (start["ls_provider"], start["ls_model_name"]) == ("llm-failover", "openai>ollama>mock")
+    assert (start["ls_provider"], start["ls_model_name"]) == (
+        "langgraph-failover",
+        "openai>ollama>mock",
+    )
     if stream:
         list(chat.stream("hi", config={"callbacks": [tracer]}))
     else:

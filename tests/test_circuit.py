@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from llm_failover.errors import ErrorKind, Failure
-from llm_failover.graph.policy import Policy
-from llm_failover.health.circuit import (
+from langgraph_failover.errors import ErrorKind, Failure
+from langgraph_failover.graph.policy import Policy
+from langgraph_failover.health.circuit import (
     MAX_RETRY_AFTER,
     Circuit,
     admission,
@@ -14,7 +14,7 @@ from llm_failover.health.circuit import (
     after_success,
     stricter,
 )
-from llm_failover.health.store import MemoryStore
+from langgraph_failover.health.store import MemoryStore
 
 NOW = 1_000.0
 POLICY = Policy()

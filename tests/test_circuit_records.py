@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm_failover.health import records
-from llm_failover.health.circuit import Circuit
+from langgraph_failover.health import records
+from langgraph_failover.health.circuit import Circuit
 
 GOOD: Circuit = {
     "failures": 2,

@@ -26,14 +26,14 @@ import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import ThreadBusy, create_chat_model, server
-from llm_failover.checkpoint import open_postgres, open_sqlite
-from llm_failover.graph.advisory import LOCK_NAMESPACE, lock_key
-from llm_failover.graph.guarded import GuardedGraph
-from llm_failover.graph.turns import TURNS
-from llm_failover.postgres import PostgresCheckpointer
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok
-from llm_failover.testing.wire import content_text
+from langgraph_failover import ThreadBusy, create_chat_model, server
+from langgraph_failover.checkpoint import open_postgres, open_sqlite
+from langgraph_failover.graph.advisory import LOCK_NAMESPACE, lock_key
+from langgraph_failover.graph.guarded import GuardedGraph
+from langgraph_failover.graph.turns import TURNS
+from langgraph_failover.postgres import PostgresCheckpointer
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok
+from langgraph_failover.testing.wire import content_text
 from tests.conftest import FAKE_KEY, MakeGraph
 
 SLOW = ok(delay=0.3)  # long enough for the second turn to arrive mid-way through the first
@@ -203,8 +203,8 @@ def test_the_bound_is_a_whole_turn_and_copies_keep_the_guard(make_graph: MakeGra
 
 WORKER = """
 import json, os, sys
-from llm_failover import build_graph
-from llm_failover.checkpoint import open_checkpointer
+from langgraph_failover import build_graph
+from langgraph_failover.checkpoint import open_checkpointer
 graph = build_graph(checkpointer=open_checkpointer(os.environ["LLM_FAILOVER_CHECKPOINT_URL"]))
 print("ready", flush=True)
 for line in sys.stdin:

@@ -21,10 +21,10 @@ from langchain_core.exceptions import OutputParserException
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from llm_failover import FailoverChatModel, build_graph, metrics
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.graph.settings import ENV_NAMES
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
+from langgraph_failover import FailoverChatModel, build_graph, metrics
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.graph.settings import ENV_NAMES
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
 from tests.conftest import FAKE_KEY
 
 VALUE_IN_PROMPT = (

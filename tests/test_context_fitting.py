@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
-from llm_failover.nodes.fit import fit
+from langgraph_failover.nodes.fit import fit
 
 
 def test_fit_keeps_the_question_with_its_tool_result() -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import PROCESS_STORE
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, context_length, ok
-from llm_failover.windows import Windows, exceeded, fit_limit, stated_window
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import PROCESS_STORE
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, context_length, ok
+from langgraph_failover.windows import Windows, exceeded, fit_limit, stated_window
 from tests.conftest import CALLERS, FAKE_KEY, MakeGraph, failover, run_turn
 
 # Real wording of each upstream, with the window it states (None: states none).

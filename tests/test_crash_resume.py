@@ -19,15 +19,15 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from llm_failover import build_graph
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
+from langgraph_failover import build_graph
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, MakeGraph
 
 CHILD = """
 import sqlite3, sys
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-from llm_failover import build_graph
+from langgraph_failover import build_graph
 saver = SqliteSaver(sqlite3.connect(sys.argv[1], check_same_thread=False))
 graph = build_graph(checkpointer=saver)
 graph.invoke({"messages": [("user", "Konnichiwa, I'm Aiko")]},

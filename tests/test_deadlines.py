@@ -10,10 +10,10 @@ import httpx
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import create_chat_model
-from llm_failover.errors import ConfigError
-from llm_failover.graph.settings import load_settings
-from llm_failover.testing import (
+from langgraph_failover import create_chat_model
+from langgraph_failover.errors import ConfigError
+from langgraph_failover.graph.settings import load_settings
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     ok,

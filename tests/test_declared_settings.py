@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from llm_failover import ConfigError
-from llm_failover.graph import context, docs
-from llm_failover.graph.declared import BY_ENV, BY_KEYWORD, SETTINGS, run_description
-from llm_failover.graph.policy import Policy
-from llm_failover.graph.settings import ENV_NAMES, load_settings
-from llm_failover.providers.registry import BUILT_IN
+from langgraph_failover import ConfigError
+from langgraph_failover.graph import context, docs
+from langgraph_failover.graph.declared import BY_ENV, BY_KEYWORD, SETTINGS, run_description
+from langgraph_failover.graph.policy import Policy
+from langgraph_failover.graph.settings import ENV_NAMES, load_settings
+from langgraph_failover.providers.registry import BUILT_IN
 from tests.conftest import MakeGraph
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import llm_failover
-from llm_failover.graph import docs
-from llm_failover.graph.reference import graph_drawing
-from llm_failover.testing import OpenAIEmulator, quota
+import langgraph_failover
+from langgraph_failover.graph import docs
+from langgraph_failover.graph.reference import graph_drawing
+from langgraph_failover.testing import OpenAIEmulator, quota
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -67,7 +67,9 @@ def test_the_drawing_does_not_depend_on_the_environment(monkeypatch: pytest.Monk
 def test_the_module_map_has_every_module_with_its_docstring() -> None:
     """Each module of the package is a row of the design page, with a docstring line."""
     design = (ROOT / "docs" / "design.md").read_text()
-    modules = [m.name for m in pkgutil.walk_packages(llm_failover.__path__, "llm_failover.")]
+    modules = [
+        m.name for m in pkgutil.walk_packages(langgraph_failover.__path__, "langgraph_failover.")
+    ]
     assert len(modules) > 50
     for name in modules:
         assert re.search(rf"^\| `{re.escape(name)}` \| [^—]", design, re.M), name
@@ -76,10 +78,10 @@ def test_the_module_map_has_every_module_with_its_docstring() -> None:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_package_docstrings_name_their_modules(package: str) -> None:
     """A package's docstring names every module it holds, so it cannot go stale unseen."""
-    folder = Path(llm_failover.__file__).parent / package
+    folder = Path(langgraph_failover.__file__).parent / package
     text = (folder / "__init__.py").read_text().split('"""')[1]
     for module in pkgutil.iter_modules([str(folder)]):
-        assert f"`{module.name}`" in text, f"llm_failover/{package}: {module.name}"
+        assert f"`{module.name}`" in text, f"langgraph_failover/{package}: {module.name}"
 
 
 def test_the_readme_is_a_front_door() -> None:
@@ -87,7 +89,7 @@ def test_the_readme_is_a_front_door() -> None:
     text = README.read_text(encoding="utf-8")
     assert len(text.encode()) <= 12 * 1024
     first_screen = "\n".join(text.splitlines()[:40])
-    assert "return llm_failover.create_chat_model(temperature=temperature, tools=tools)" in (
+    assert "return langgraph_failover.create_chat_model(temperature=temperature, tools=tools)" in (
         first_screen
     )
     assert "python3 dev.py demo    # the scripted failover demo\n" in text

@@ -5,9 +5,9 @@ from __future__ import annotations
 import openai
 import pytest
 
-from llm_failover.errors import classify
-from llm_failover.testing import FakeClock, OpenAIEmulator, server_error
-from llm_failover.testing.ratelimit import charge
+from langgraph_failover.errors import classify
+from langgraph_failover.testing import FakeClock, OpenAIEmulator, server_error
+from langgraph_failover.testing.ratelimit import charge
 
 HEADERS = ("limit", "remaining", "reset")
 

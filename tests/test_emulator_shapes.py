@@ -15,8 +15,8 @@ from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok
-from llm_failover.testing.shaping import before_stop
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok
+from langgraph_failover.testing.shaping import before_stop
 from tests.conftest import FAKE_KEY
 
 

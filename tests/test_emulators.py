@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 
-from llm_failover.testing import (
+from langgraph_failover.testing import (
     Behaviour,
     OllamaEmulator,
     OpenAIEmulator,

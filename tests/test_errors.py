@@ -13,9 +13,9 @@ from langchain_core.messages import HumanMessage
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 
-from llm_failover import AllProvidersFailed, classify
-from llm_failover.errors import redact, retry_after
-from llm_failover.testing import (
+from langgraph_failover import AllProvidersFailed, classify
+from langgraph_failover.errors import redact, retry_after
+from langgraph_failover.testing import (
     Behaviour,
     OllamaEmulator,
     OpenAIEmulator,

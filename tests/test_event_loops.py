@@ -13,10 +13,10 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage
 
-from llm_failover import create_chat_model
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.providers.transport import LoopTransport, env_proxy
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, server_error
+from langgraph_failover import create_chat_model
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.providers.transport import LoopTransport, env_proxy
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, server_error
 from tests.conftest import MakeGraph
 
 

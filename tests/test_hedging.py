@@ -12,13 +12,13 @@ import openai
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import create_chat_model
-from llm_failover.errors import AllProvidersFailed, ConfigError
-from llm_failover.graph.settings import load_settings
-from llm_failover.health.circuit import Circuit, circuit_key
-from llm_failover.health.redis_store import RedisStore
-from llm_failover.health.store import PROCESS_STORE, MemoryStore
-from llm_failover.testing import (
+from langgraph_failover import create_chat_model
+from langgraph_failover.errors import AllProvidersFailed, ConfigError
+from langgraph_failover.graph.settings import load_settings
+from langgraph_failover.health.circuit import Circuit, circuit_key
+from langgraph_failover.health.redis_store import RedisStore
+from langgraph_failover.health.store import PROCESS_STORE, MemoryStore
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     bad_request,
@@ -26,7 +26,7 @@ from llm_failover.testing import (
     server_error,
     slow_first_token,
 )
-from llm_failover.testing.server import Emulator
+from langgraph_failover.testing.server import Emulator
 from tests.conftest import CALLERS, FAKE_KEY, MakeGraph, failover, run_turn
 
 HEDGE = failover("openai", "ollama", "hedge")

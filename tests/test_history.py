@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from llm_failover.graph.history import merge_messages
+from langgraph_failover.graph.history import merge_messages
 
 S, S2 = SystemMessage("tutor", id="s"), SystemMessage("tutor; summary: likes cats")
 H1, A1 = HumanMessage("I'm Aiko", id="h1"), AIMessage("Hi Aiko", id="a1")

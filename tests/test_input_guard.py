@@ -15,9 +15,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from llm_failover import InvalidInput, create_chat_model
-from llm_failover.graph.guard import MAX_DEPTH, check_run
-from llm_failover.testing import OpenAIEmulator
+from langgraph_failover import InvalidInput, create_chat_model
+from langgraph_failover.graph.guard import MAX_DEPTH, check_run
+from langgraph_failover.testing import OpenAIEmulator
 from tests.conftest import MakeGraph
 
 

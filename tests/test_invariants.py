@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import build_graph
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import (
+from langgraph_failover import build_graph
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import (
     Behaviour,
     FakeClock,
     OllamaEmulator,

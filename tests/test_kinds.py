@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from llm_failover import metrics
-from llm_failover.graph.policy import Policy
-from llm_failover.graph.routing import should_retry
-from llm_failover.graph.state import Attempt
-from llm_failover.health.circuit import Circuit, after_failure, circuit_key, stricter
-from llm_failover.health.store import MemoryStore
-from llm_failover.kinds import KINDS, Kind, policy_table
-from llm_failover.pacing.budget import Budget
-from llm_failover.testing import (
+from langgraph_failover import metrics
+from langgraph_failover.graph.policy import Policy
+from langgraph_failover.graph.routing import should_retry
+from langgraph_failover.graph.state import Attempt
+from langgraph_failover.health.circuit import Circuit, after_failure, circuit_key, stricter
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.kinds import KINDS, Kind, policy_table
+from langgraph_failover.pacing.budget import Budget
+from langgraph_failover.testing import (
     Behaviour,
     FakeClock,
     OpenAIEmulator,
@@ -143,7 +143,7 @@ def test_a_runs_stricter_policy_reads_the_cooldown_the_table_names(name: str) ->
 def test_failover_log_level_follows_the_table(name: str, caplog: pytest.LogCaptureFixture) -> None:
     """A failover after a failed request is a WARNING; after no request at all, DEBUG."""
     event = {"type": "failover", "from": "openai", "to": "ollama", "reason": name}
-    with caplog.at_level(logging.DEBUG, logger="llm_failover"):
+    with caplog.at_level(logging.DEBUG, logger="langgraph_failover"):
         metrics.observe_failover(event, "detail")
     (record,) = caplog.records
     assert record.levelno == (logging.WARNING if KINDS[name].provider_error else logging.DEBUG)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_sync_client
 
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, quota
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, quota
 from tests.conftest import FAKE_KEY, failover, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,12 +84,12 @@ def test_served_graph_fails_over_and_streams_the_event(
     client = get_sync_client(url=server)
     thread = client.threads.create()
     turn: Any = {"messages": [{"role": "user", "content": "Konnichiwa"}]}
-    client.runs.wait(thread["thread_id"], "llm_failover", input=turn)
+    client.runs.wait(thread["thread_id"], "langgraph_failover", input=turn)
     state = client.threads.get_state(thread["thread_id"])["values"]
     assert (state["served_by"], state["degraded"]) == ("openai", False)
 
     openai_emu.always(quota())
-    client.runs.wait(thread["thread_id"], "llm_failover", input=turn)
+    client.runs.wait(thread["thread_id"], "langgraph_failover", input=turn)
     state = client.threads.get_state(thread["thread_id"])["values"]
     assert state["served_by"] == "ollama"
     assert [(a["provider"], a["error"]) for a in state["attempts"]] == [
@@ -101,7 +101,7 @@ def test_served_graph_fails_over_and_streams_the_event(
     other = client.threads.create()
     parts = list(
         client.runs.stream(
-            other["thread_id"], "llm_failover", input=turn, stream_mode=["custom", "values"]
+            other["thread_id"], "langgraph_failover", input=turn, stream_mode=["custom", "values"]
         )
     )
     events = [p.data for p in parts if p.event == "custom"]
@@ -111,7 +111,7 @@ def test_served_graph_fails_over_and_streams_the_event(
     # Studio's per-run settings arrive as the run's context: this run skips Ollama.
     studio = client.threads.create()
     settings = {"providers": ["openai", "mock"], "models": {"openai": "gpt-4.1"}}
-    client.runs.wait(studio["thread_id"], "llm_failover", input=turn, context=settings)
+    client.runs.wait(studio["thread_id"], "langgraph_failover", input=turn, context=settings)
     state = client.threads.get_state(studio["thread_id"])["values"]
     assert [(a["node"], a["model"], a["error"]) for a in state["attempts"]] == [
         ("openai", "gpt-4.1", "insufficient_quota"),
@@ -124,7 +124,7 @@ def test_served_graph_fails_over_and_streams_the_event(
     sent = len(openai_emu.requests)
     with pytest.raises(Exception, match="context failure_cooldown: runs of this graph may not"):
         client.runs.wait(
-            studio["thread_id"], "llm_failover", input=turn, context={"failure_cooldown": 1e9}
+            studio["thread_id"], "langgraph_failover", input=turn, context={"failure_cooldown": 1e9}
         )
     assert len(openai_emu.requests) == sent
     assert client.threads.get_state(studio["thread_id"])["values"]["served_by"] == "mock"
@@ -135,10 +135,10 @@ def test_served_graph_refuses_bad_input_and_the_thread_stays_readable(server: st
     client = get_sync_client(url=server)
     thread = client.threads.create()["thread_id"]
     good: Any = {"messages": [{"role": "user", "content": "Konnichiwa"}]}
-    client.runs.wait(thread, "llm_failover", input=good)
+    client.runs.wait(thread, "langgraph_failover", input=good)
     for bad in ([5], [{"role": "wizard", "content": "hi"}], []):
         with pytest.raises(Exception, match=r"^InvalidInput: messages"):
-            client.runs.wait(thread, "llm_failover", input={"messages": bad})
+            client.runs.wait(thread, "langgraph_failover", input={"messages": bad})
         state = client.threads.get_state(thread)["values"]  # raises on an error status
         assert [m["type"] for m in state["messages"]] == ["human", "ai"]
         assert state["messages"][0]["content"] == "Konnichiwa"

@@ -1,4 +1,4 @@
-"""What the `llm_failover` logger says, and at which level.
+"""What the `langgraph_failover` logger says, and at which level.
 
 A WARNING per failed request that moved the turn on and per circuit that opened or
 closed; DEBUG for a call that only skipped an open circuit.
@@ -17,9 +17,9 @@ import pytest
 import redis
 from langchain_core.messages import HumanMessage
 
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota, server_error
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import FakeClock, OpenAIEmulator, ok, quota, server_error
 from tests.conftest import FAKE_KEY, MakeGraph
 
 
@@ -32,7 +32,7 @@ def graph(make_graph: MakeGraph, clock: FakeClock) -> FailoverGraph:
 @pytest.fixture
 def logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Our logger, recorded from DEBUG up."""
-    caplog.set_level(logging.DEBUG, logger="llm_failover")
+    caplog.set_level(logging.DEBUG, logger="langgraph_failover")
     return caplog
 
 
@@ -48,7 +48,7 @@ def lines(caplog: pytest.LogCaptureFixture, level: int) -> list[tuple[str, str]]
     """Our JSON lines at exactly `level`, as (type, reason or what it closed after)."""
     out = []
     for record in caplog.records:
-        if record.name == "llm_failover" and record.levelno == level:
+        if record.name == "langgraph_failover" and record.levelno == level:
             line = json.loads(record.getMessage())
             out.append((line["type"], line.get("reason") or line.get("after")))
     return out

@@ -9,9 +9,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import create_chat_model
-from llm_failover.checkpoint import open_sqlite
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
+from langgraph_failover import create_chat_model
+from langgraph_failover.checkpoint import open_sqlite
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
 from tests.conftest import MakeGraph
 
 TURNS = [

@@ -10,8 +10,8 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import HumanMessage
 
-from llm_failover import metrics
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
+from langgraph_failover import metrics
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, busy, quota
 from tests.conftest import FAKE_KEY, MakeGraph, failover
 
 
@@ -25,7 +25,7 @@ def test_counters_and_log_line_per_failover(
     before = metrics.snapshot()
     openai_emu.script(quota())
     ollama_emu.script(busy())
-    with caplog.at_level(logging.WARNING, logger="llm_failover"):
+    with caplog.at_level(logging.WARNING, logger="langgraph_failover"):
         make_graph().invoke({"messages": [HumanMessage("hi")]})
     after = metrics.snapshot()
 
@@ -37,7 +37,7 @@ def test_counters_and_log_line_per_failover(
     assert grew("attempts", ("mock", "mock", "none")) == 1
     assert grew("failovers", ("openai", "ollama", "insufficient_quota")) == 1
     assert grew("failovers", ("ollama", "mock", "server_error")) == 1
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "llm_failover"]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "langgraph_failover"]
     assert [(x["type"], x.get("from"), x.get("to"), x["reason"]) for x in lines] == [
         ("circuit_opened", None, None, "insufficient_quota"),  # its own update, then the move
         ("failover", "openai", "ollama", "insufficient_quota"),

@@ -8,9 +8,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
-from llm_failover import MockChatModel
-from llm_failover.providers.mock import DEGRADED_TEXT
-from llm_failover.providers.mock_schema import example
+from langgraph_failover import MockChatModel
+from langgraph_failover.providers.mock import DEGRADED_TEXT
+from langgraph_failover.providers.mock_schema import example
 
 
 class Verdict(BaseModel):

@@ -9,9 +9,9 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import llm_failover
-from llm_failover import AllProvidersFailed
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, quota
+import langgraph_failover
+from langgraph_failover import AllProvidersFailed
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, quota
 from tests.conftest import FAKE_KEY
 
 GROQ_KEY = "gsk-test-CANARY-groq"
@@ -23,7 +23,7 @@ class ModelFactory:
     @staticmethod
     def create_chat_model(temperature: float = 0.7, tools: Any = None) -> Any:
         """What `services/llm_factory.py` returns."""
-        return llm_failover.create_chat_model(temperature=temperature, tools=tools)
+        return langgraph_failover.create_chat_model(temperature=temperature, tools=tools)
 
 
 class GradeSentence(BaseModel):
@@ -81,7 +81,7 @@ class ServiceSettings(BaseSettings):
 
 def make_llm(settings: ServiceSettings, temperature: float = 0, streaming: bool = False) -> Any:
     """The service's `make_llm`, its body as docs/moving.md shows."""
-    return llm_failover.create_chat_model(
+    return langgraph_failover.create_chat_model(
         temperature=temperature,
         streaming=streaming,
         model=settings.llm_model,
@@ -109,7 +109,7 @@ def test_degraded_answers_are_not_kept_as_memory(
 ) -> None:
     """Everything down: the mock answers, flagged degraded, and the app keeps no memory."""
     memory: list[str] = []
-    llm = llm_failover.create_chat_model()
+    llm = langgraph_failover.create_chat_model()
     for down in (False, True):
         openai_emu.always(quota() if down else ok())
         ollama_emu.always(busy() if down else ok())
@@ -126,7 +126,7 @@ def test_all_providers_failed_names_causes_and_lists_attempts(
     """No mock in the chain: the error the app catches says "quota" and lists each attempt."""
     openai_emu.always(quota())
     ollama_emu.always(busy())
-    llm = llm_failover.create_chat_model(fallback_provider="ollama")
+    llm = langgraph_failover.create_chat_model(fallback_provider="ollama")
     for _ in range(2):  # the second finds OpenAI's circuit open
         with pytest.raises(AllProvidersFailed) as caught:
             llm.invoke("hi")

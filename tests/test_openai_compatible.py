@@ -12,10 +12,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
-from llm_failover import ConfigError, build_graph
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import PROCESS_STORE
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota, server_error
+from langgraph_failover import ConfigError, build_graph
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import PROCESS_STORE
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota, server_error
 from tests.conftest import failover
 
 OPENAI_KEY, GROQ_KEY = "sk-test-openai-key-000000", "gsk_test_groq_key_000000"

@@ -11,11 +11,11 @@ from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover.errors import NO_REQUEST, ConfigError
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import MemoryStore
-from llm_failover.pacing.budget import exhausted
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, rate_limited
+from langgraph_failover.errors import NO_REQUEST, ConfigError
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.pacing.budget import exhausted
+from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, rate_limited
 from tests.conftest import CALLERS, FAKE_KEY, MakeGraph, run_turn
 
 HI = {"messages": [HumanMessage("hi")]}

@@ -15,10 +15,10 @@ import pytest
 import redis
 from langchain_core.messages import HumanMessage
 
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.redis_store import RedisStore
-from llm_failover.pacing.budget import reserve
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.redis_store import RedisStore
+from langgraph_failover.pacing.budget import reserve
+from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
 from tests.conftest import FAKE_KEY, T0, MakeGraph, free_port, ready_workers
 
 HI = {"messages": [HumanMessage("hi")]}
@@ -85,7 +85,7 @@ def test_redis_down_still_answers_and_paces_in_process(
     clock = FakeClock(start=T0)
     openai_emu.rate_limits(requests=1, window=60.0, now=clock.now)
     graph = make_graph(redis_url=f"redis://127.0.0.1:{free_port()}/0", clock=clock.clock)
-    with caplog.at_level(logging.WARNING, logger="llm_failover"):
+    with caplog.at_level(logging.WARNING, logger="langgraph_failover"):
         assert outcome(graph.invoke(HI)) == [("openai", None)]
         assert outcome(graph.invoke(HI)) == [("openai", "paced"), ("ollama", None)]
     outages = [r for r in caplog.records if "is unavailable" in r.getMessage()]
@@ -95,7 +95,7 @@ def test_redis_down_still_answers_and_paces_in_process(
 WORKER = """
 import json, sys, threading
 from langchain_core.messages import HumanMessage
-from llm_failover import build_graph
+from langgraph_failover import build_graph
 graph = build_graph(timeout=5, server_retries=0)
 print("ready", flush=True)
 sys.stdin.readline()

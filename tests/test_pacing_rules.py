@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_failover.pacing.budget import (
+from langgraph_failover.pacing.budget import (
     POLL,
     Budget,
     decide,
@@ -19,8 +19,8 @@ from llm_failover.pacing.budget import (
     reserve,
     settle,
 )
-from llm_failover.pacing.headers import Observed, Window, observed
-from llm_failover.testing.ratelimit import Bucket
+from langgraph_failover.pacing.headers import Observed, Window, observed
+from langgraph_failover.testing.ratelimit import Bucket
 
 NOW = 1_800_000_000.0
 HOLD = 1000.0

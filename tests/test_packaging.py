@@ -18,11 +18,11 @@ from langgraph.graph.state import CompiledStateGraph
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-import llm_failover
-from llm_failover import AllProvidersFailed
-from llm_failover.checkpoint import sqlite_checkpointer
-from llm_failover.cli import DEMO_KEY, main, run_chat, run_history
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, server_error
+import langgraph_failover
+from langgraph_failover import AllProvidersFailed
+from langgraph_failover.checkpoint import sqlite_checkpointer
+from langgraph_failover.cli import DEMO_KEY, main, run_chat, run_history
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, busy, ok, server_error
 from tests.conftest import MakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def test_langgraph_json_loads_the_graph(monkeypatch: pytest.MonkeyPatch) -> None
     """langgraph.json's path resolves to a compiled graph without a checkpointer."""
     monkeypatch.setenv("LLM_FALLBACK_PROVIDER", "ollama,mock")
     spec = json.loads((ROOT / "langgraph.json").read_text())
-    path, attribute = spec["graphs"]["llm_failover"].split(":")
+    path, attribute = spec["graphs"]["langgraph_failover"].split(":")
     module_spec = importlib.util.spec_from_file_location("served_graph", ROOT / path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
@@ -45,8 +45,8 @@ def test_langgraph_json_loads_the_graph(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_public_names() -> None:
     """The package exports the contract's names."""
-    assert callable(llm_failover.build_graph)
-    assert issubclass(llm_failover.AllProvidersFailed, Exception)
+    assert callable(langgraph_failover.build_graph)
+    assert issubclass(langgraph_failover.AllProvidersFailed, Exception)
 
 
 def test_demo_tells_the_story(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_console_script_refuses_bad_config(tmp_path: Path) -> None:
     """The installed command exits 2 with a message naming the bad provider."""
     env = {"PATH": str(Path(sys.executable).parent), "LLM_PROVIDER": "openia"}
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "llm-failover"), "chat", "--thread", "t",
+        [str(Path(sys.executable).parent / "langgraph-failover"), "chat", "--thread", "t",
          "--db", str(tmp_path / "c.sqlite")],
         env=env, capture_output=True, text=True, input="", timeout=60, check=False,
     )  # fmt: skip
@@ -166,7 +166,7 @@ def test_optional_dependencies_are_extras() -> None:
 def test_dev_installs_every_extra() -> None:
     """`dev` (what dev.py's demo and test install) pulls in every optional extra."""
     dev = [Requirement(r) for r in _project()["optional-dependencies"]["dev"]]
-    (itself,) = [r for r in dev if canonicalize_name(r.name) == "llm-failover"]
+    (itself,) = [r for r in dev if canonicalize_name(r.name) == "langgraph-failover"]
     assert itself.extras == set(OPTIONAL)
     spec = importlib.util.spec_from_file_location("dev_script", ROOT / "dev.py")
     assert spec is not None and spec.loader is not None
@@ -192,7 +192,7 @@ def test_no_imports_from_private_modules() -> None:
     private = re.compile(r"^\s*(?:from|import) ((?:langgraph|langchain_core)\S*\._\S*).*$", re.M)
     found = {
         match.group(0).split("#")[0].strip()
-        for path in (ROOT / "llm_failover").rglob("*.py")
+        for path in (ROOT / "langgraph_failover").rglob("*.py")
         for match in private.finditer(path.read_text())
     }
     assert found <= allowed, found - allowed

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from llm_failover.checkpoint import open_checkpointer, open_postgres
-from llm_failover.errors import ConfigError
-from llm_failover.postgres import CheckpointUnavailable
+from langgraph_failover.checkpoint import open_checkpointer, open_postgres
+from langgraph_failover.errors import ConfigError
+from langgraph_failover.postgres import CheckpointUnavailable
 from tests.conftest import free_port
 
 PASSWORD = "pw-CANARY-5f1d"

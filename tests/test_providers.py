@@ -6,10 +6,10 @@ import pytest
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 
-from llm_failover import ConfigError, MockChatModel
-from llm_failover.graph.settings import load_settings
-from llm_failover.health.circuit import circuit_key
-from llm_failover.providers import BUILT_IN, injected
+from langgraph_failover import ConfigError, MockChatModel
+from langgraph_failover.graph.settings import load_settings
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.providers import BUILT_IN, injected
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm_failover.pacing.headers import MAX_RESET, duration, observed
-from llm_failover.testing.ratelimit import go_duration
+from langgraph_failover.pacing.headers import MAX_RESET, duration, observed
+from langgraph_failover.testing.ratelimit import go_duration
 
 NOW = 1_800_000_000.0
 

@@ -14,9 +14,9 @@ from typing import Any
 import redis
 from langchain_core.messages import HumanMessage
 
-from llm_failover.health.circuit import Circuit, circuit_key
-from llm_failover.health.redis_store import RedisStore
-from llm_failover.testing import FakeClock, OpenAIEmulator, ok, quota
+from langgraph_failover.health.circuit import Circuit, circuit_key
+from langgraph_failover.health.redis_store import RedisStore
+from langgraph_failover.testing import FakeClock, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, T0, MakeGraph
 
 

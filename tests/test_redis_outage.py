@@ -20,11 +20,11 @@ import pytest
 import redis
 from langchain_core.messages import HumanMessage
 
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.redis_store import RedisStore
-from llm_failover.health.store import make_store
-from llm_failover.testing import OpenAIEmulator, quota
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.redis_store import RedisStore
+from langgraph_failover.health.store import make_store
+from langgraph_failover.testing import OpenAIEmulator, quota
 from tests.conftest import FAKE_KEY, MakeGraph, RedisServer, free_port
 
 BACKOFF = 0.3  # seconds between probes of a down Redis, short so the test can wait it out
@@ -47,7 +47,7 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "llm_failover"
+        if r.name == "langgraph_failover"
         and r.levelno == logging.WARNING
         and r.getMessage().startswith("circuit store")
     ]
@@ -99,7 +99,7 @@ def hung() -> Iterator[HungServer]:
 @pytest.fixture
 def caplog_info(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """The log capture, recording our logger from INFO up."""
-    caplog.set_level(logging.INFO, logger="llm_failover")
+    caplog.set_level(logging.INFO, logger="langgraph_failover")
     return caplog
 
 

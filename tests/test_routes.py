@@ -8,10 +8,10 @@ import openai
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import AllProvidersFailed
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import PROCESS_STORE, MemoryStore
-from llm_failover.testing import (
+from langgraph_failover import AllProvidersFailed
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import PROCESS_STORE, MemoryStore
+from langgraph_failover.testing import (
     Behaviour,
     FakeClock,
     OllamaEmulator,

@@ -16,11 +16,11 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import AllProvidersFailed, ConfigError
-from llm_failover.graph.context import OPTIONS, SETTINGS, Context, context_of
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import (
+from langgraph_failover import AllProvidersFailed, ConfigError
+from langgraph_failover.graph.context import OPTIONS, SETTINGS, Context, context_of
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import (
     FakeClock,
     OllamaEmulator,
     OpenAIEmulator,

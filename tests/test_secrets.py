@@ -13,13 +13,13 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from llm_failover import AllProvidersFailed
-from llm_failover.errors import redact
-from llm_failover.graph.settings import load_settings
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import PROCESS_STORE
-from llm_failover.secrets import mask
-from llm_failover.testing import (
+from langgraph_failover import AllProvidersFailed
+from langgraph_failover.errors import redact
+from langgraph_failover.graph.settings import load_settings
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import PROCESS_STORE
+from langgraph_failover.secrets import mask
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     bad_request,

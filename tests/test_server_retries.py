@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
-from llm_failover.graph.builder import FailoverGraph
-from llm_failover.graph.routing import BACKOFF, backoff
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import (
+from langgraph_failover.graph.builder import FailoverGraph
+from langgraph_failover.graph.routing import BACKOFF, backoff
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import (
     FakeClock,
     OllamaEmulator,
     OpenAIEmulator,

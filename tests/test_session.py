@@ -11,9 +11,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from llm_failover import MockChatModel
-from llm_failover.health.store import MemoryStore
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
+from langgraph_failover import MockChatModel
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, busy, ok, quota
 from tests.conftest import FAKE_KEY, MakeGraph
 
 TURNS = [

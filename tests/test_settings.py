@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm_failover import ConfigError, build_graph
-from llm_failover.graph.settings import load_settings
+from langgraph_failover import ConfigError, build_graph
+from langgraph_failover.graph.settings import load_settings
 
 
 def chain_of(env: dict[str, str], **overrides: object) -> list[tuple[str, str, str]]:

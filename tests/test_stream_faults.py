@@ -15,7 +15,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, malformed, unterminated
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, malformed, unterminated
 from tests.conftest import CALLERS, MakeGraph, failover, run_turn
 
 QUESTION = "Tell me about particles"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from llm_failover.nodes.workers import Workers
+from langgraph_failover.nodes.workers import Workers
 
 
 def ran_in(workers: Workers) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover.testing import (
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     busy,

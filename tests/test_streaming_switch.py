@@ -13,8 +13,8 @@ from langchain_openai import ChatOpenAI
 from langgraph.graph import END, START, MessagesState, StateGraph
 from pydantic import BaseModel
 
-from llm_failover import create_chat_model
-from llm_failover.testing import OpenAIEmulator, cut
+from langgraph_failover import create_chat_model
+from langgraph_failover.testing import OpenAIEmulator, cut
 from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.usefixtures("app_env")

@@ -9,8 +9,8 @@ import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
-from llm_failover.graph.context import Context
-from llm_failover.testing import (
+from langgraph_failover.graph.context import Context
+from langgraph_failover.testing import (
     OllamaEmulator,
     OpenAIEmulator,
     bad_request,

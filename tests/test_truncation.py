@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langchain_ollama import ChatOllama
 
-from llm_failover.testing import OllamaEmulator, ok
+from langgraph_failover.testing import OllamaEmulator, ok
 from tests.conftest import MakeGraph
 
 LONG = "word " * 300  # ~375 tokens by the estimate, 300 by the emulator's count
@@ -34,7 +34,7 @@ async def test_a_cut_prompt_is_recorded_and_warned_about_once(
     model = f"small-window-{mode}"
     graph = make_graph(provider="ollama", model=model)
     ollama_emu.always(ok(num_ctx=100))
-    with caplog.at_level(logging.WARNING, logger="llm_failover"):
+    with caplog.at_level(logging.WARNING, logger="langgraph_failover"):
         states = [await ask(graph, LONG, mode, f"{mode}-{i}") for i in range(3)]
     for state in states:
         cut = state["attempts"][-1]["truncated"]

@@ -15,12 +15,12 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
-from llm_failover import ConfigError, build_graph
-from llm_failover.graph.limits import DEFAULT_GRANTS
-from llm_failover.health.circuit import circuit_key
-from llm_failover.health.store import MemoryStore
-from llm_failover.metrics import ATTEMPTS, MAX_MODELS
-from llm_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, ok, quota
+from langgraph_failover import ConfigError, build_graph
+from langgraph_failover.graph.limits import DEFAULT_GRANTS
+from langgraph_failover.health.circuit import circuit_key
+from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.metrics import ATTEMPTS, MAX_MODELS
+from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, MakeGraph
 
 USER = {"messages": [HumanMessage("hi")]}

@@ -22,14 +22,14 @@ import psycopg
 import pytest
 import redis
 
-from llm_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
+from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
 from tests.conftest import FAKE_KEY, ready_workers
 
 WORKER = """
 import json, sys
 from langchain_core.messages import HumanMessage
-from llm_failover import build_graph
-from llm_failover.checkpoint import open_checkpointer
+from langgraph_failover import build_graph
+from langgraph_failover.checkpoint import open_checkpointer
 import os
 graph = build_graph(checkpointer=open_checkpointer(os.environ["LLM_FAILOVER_CHECKPOINT_URL"]))
 print("ready", flush=True)
@@ -63,7 +63,7 @@ def postgres_url() -> Iterator[str]:
             pytest.fail("PostgreSQL is missing: .ci/run should install and start it")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
     bindir = os.path.dirname(found[-1])
-    data = tempfile.mkdtemp(prefix="llm-failover-pg-")
+    data = tempfile.mkdtemp(prefix="langgraph-failover-pg-")
     shutil.chown(data, "postgres")
     port = _free_port()
 

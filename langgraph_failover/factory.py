@@ -1,0 +1,100 @@
+"""`create_chat_model`: what an app's model factory becomes.
+
+Apps call their factory on every request (`ModelFactory.create_chat_model(...)` in a Flask
+route), so the compiled graph, and the SDK clients inside it, are built once per
+configuration and shared; a call only wraps the shared graph in a light model object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from pydantic import SecretStr
+
+from langgraph_failover.chat_model import FailoverChatModel
+from langgraph_failover.checkpoint import open_checkpointer
+from langgraph_failover.graph.builder import FailoverGraph, build_graph
+from langgraph_failover.graph.declared import BY_ENV
+from langgraph_failover.graph.settings import read_environment
+
+CHECKPOINT_URL = BY_ENV["LLM_FAILOVER_CHECKPOINT_URL"]
+
+_lock = threading.Lock()
+_MAX_GRAPHS = 32
+# Overrides that are objects (models, clock, store): each call gets its own graph.
+_OBJECTS = ("models", "clock", "circuit_store")
+_graphs: OrderedDict[tuple[Any, ...], FailoverGraph] = OrderedDict()
+_savers: dict[str, BaseCheckpointSaver[Any]] = {}
+
+
+def create_chat_model(
+    temperature: float = 0.7,
+    tools: Sequence[Any] | None = None,
+    *,
+    thread_id: str | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    streaming: bool | None = None,
+    disable_streaming: bool | Literal["tool_calling"] = False,
+    **overrides: Any,
+) -> FailoverChatModel:
+    """A chat model that fails over like the graph (settings from the environment).
+
+    Stateless unless `thread_id` is given; then the conversation is checkpointed in
+    `checkpointer`, by default the one `LLM_FAILOVER_CHECKPOINT_URL` names: PostgreSQL
+    for `postgresql://...`, else a SQLite file (in the working directory when unset).
+    `streaming` and `disable_streaming` mean what they mean on `ChatOpenAI`
+    (`streaming=False`: no token events, even under `astream_events`).
+    `overrides` are `build_graph`'s keywords.
+    """
+    saver = None
+    if thread_id is not None:
+        saver = checkpointer or _default_saver()
+    model = FailoverChatModel(
+        graph=_graph(saver, overrides),
+        temperature=temperature,
+        thread_id=thread_id,
+        streaming=streaming,
+        disable_streaming=disable_streaming,
+    )
+    if tools:
+        model = model.model_copy(update={"tools": [convert_to_openai_tool(t) for t in tools]})
+    return model
+
+
+def _graph(saver: BaseCheckpointSaver[Any] | None, overrides: dict[str, Any]) -> FailoverGraph:
+    """The shared graph for this environment, these settings and this checkpointer."""
+    if any(name in overrides for name in _OBJECTS):
+        return build_graph(checkpointer=saver, **overrides)  # objects: not comparable keys
+    env = read_environment(os.environ)
+    settings = tuple(sorted((name, _comparable(value)) for name, value in overrides.items()))
+    key = (env, settings, id(saver))
+    with _lock:
+        if key in _graphs:
+            _graphs.move_to_end(key)
+        else:
+            _graphs[key] = build_graph(checkpointer=saver, **overrides)
+            while len(_graphs) > _MAX_GRAPHS:  # e.g. a checkpointer made per request
+                _graphs.popitem(last=False)
+        return _graphs[key]
+
+
+def _comparable(value: Any) -> str:
+    """A keyword's value as part of a cache key; a secret by its hash (its repr is masked)."""
+    if isinstance(value, SecretStr):  # as pydantic-settings apps hold their keys
+        return "secret:" + hashlib.sha256(value.get_secret_value().encode()).hexdigest()
+    return repr(value)
+
+
+def _default_saver() -> BaseCheckpointSaver[Any]:
+    url = os.environ.get(CHECKPOINT_URL.env) or CHECKPOINT_URL.default
+    with _lock:
+        if url not in _savers:
+            _savers[url] = open_checkpointer(url)
+        return _savers[url]
