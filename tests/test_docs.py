@@ -35,8 +35,9 @@ def test_check_fails_on_a_stale_page_and_write_fixes_it(tmp_path: Path) -> None:
         (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / page, tmp_path / page)
     page = tmp_path / "docs" / "configuration.md"
-    row = "| `LLM_FAILOVER_TURN_BUDGET` | `turn_budget` | `turn_budget` | `60` |"
-    page.write_text(page.read_text().replace(row, row.replace("`60`", "`90`")))
+    facts = "Keyword `turn_budget` · run field `turn_budget` · default `60` ·"
+    assert facts in page.read_text()
+    page.write_text(page.read_text().replace(facts, facts.replace("`60`", "`90`")))
     assert docs.main(["--check", "--root", str(tmp_path)]) == 1
     assert docs.main(["--write", "--root", str(tmp_path)]) == 0
     assert docs.main(["--check", "--root", str(tmp_path)]) == 0
