@@ -83,7 +83,7 @@ def run(env: Env) -> Section:
         findings.append(
             f"[{kind}] circuit open, fresh thread: {fresh_over:+.2f} ms over the floor graph "
             f"calling the backup; failed-over thread's next turn: {sticky_over:+.2f} ms "
-            f"(target: at most +0.3 ms); with_fallbacks(max_retries=0) "
+            f"; with_fallbacks(max_retries=0) "
             f"{fallbacks:.2f} ms vs ours {medians['ours: fresh thread, circuit open']:.2f} ms; "
             f"{env.openai.count()} primary requests in the run (ours: the warm-up's "
             "first; with_fallbacks: one per call)."

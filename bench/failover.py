@@ -238,11 +238,9 @@ def _findings(runs: dict[str, Run], reference: str, fault: Behaviour) -> list[st
         best_litellm = min(stats(r.first).median for n, r in runs.items() if "LiteLLM" in n)
         open_primary = ours.steady_primary
         out += [
-            f"vs with_fallbacks (default retries): {ratio(peer, first):,.0f}x faster "
-            f"(target: at least 150x).",
-            f"vs the fastest LiteLLM Router setting: {ratio(best_litellm, first):,.1f}x "
-            f"(target: faster).",
-            f"requests to the primary while its circuit is open: {open_primary} (target: 0).",
+            f"vs with_fallbacks (default retries): {ratio(peer, first):,.0f}x faster.",
+            f"vs the fastest LiteLLM Router setting: {ratio(best_litellm, first):,.1f}x faster.",
+            f"requests to the primary while its circuit is open: {open_primary}.",
         ]
         if BACKUP_FLOOR in runs:
             bound = stats(runs[BACKUP_FLOOR].first).median

@@ -1,7 +1,7 @@
-"""The results: markdown tables, one PNG chart and a line describing the machine.
+"""The results: markdown tables, a chart per question and a line describing the machine.
 
 Scenarios hand back `Section`s of plain tables; this module alone knows how they are
-written to `bench/results/results.md` and drawn into `bench/results/chart.png`.
+written to `bench/results/results.md`; `chart.py` draws each section's table beside it.
 """
 
 from __future__ import annotations
@@ -107,13 +107,13 @@ def write(
     *,
     chart: bool = True,
 ) -> Path:
-    """Write `results.md` (and `chart.png`) into `out_dir`; return the markdown's path."""
+    """Write `results.md` (and a PNG per question) into `out_dir`; return the markdown's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     page = out_dir / "results.md"
     page.write_text(markdown(sections, command, ceiling))
     if not chart:
         return page
-    from bench.chart import draw  # matplotlib is imported only when a chart is drawn
+    from bench.chart import draw_page  # matplotlib is imported only when a chart is drawn
 
-    draw(out_dir / "chart.png", {s.key: s.chart for s in sections}, machine())
+    draw_page(out_dir)
     return page
