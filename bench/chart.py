@@ -1,9 +1,9 @@
 """The results charts: one PNG per question, drawn from the tables of a `results.md`.
 
 Each `## ` section of the page is one question (a healthy turn, a quota 429, pacing,
-hedging, ...); its first table is drawn as one chart beside the page, named for the
-section (`8-turns-that-start-at-the-backup.png`). Drawn from the written page, not from
-the run, so recorded results can be redrawn without measuring again:
+hedging, ...; see `questions.py`); its first table is drawn as one chart beside the page,
+named for the section (`8-turns-that-start-at-the-backup.png`). Drawn from the written
+page, not from the run, so recorded results can be redrawn without measuring again:
 
     python -m bench.chart bench/results bench/results/routing-before-failure
 
@@ -13,11 +13,9 @@ in the docs (750 px), every label reads at body-text size.
 
 from __future__ import annotations
 
-import re
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,57 +24,21 @@ import matplotlib
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
 
+from bench.questions import Question, number, questions
+
 OURS = "#1f77b4"
 PEER = "#9a9a9a"
 FLOOR = "#ff7f0e"
 WIDTH, DPI, TEXT = 7.5, 100, 12
-# The number a question is answered by, in the order looked for in its table's header.
-VALUE_COLUMNS = ("429s", "median", "turns/s")
 # Columns of the long-sessions table that are not a per-turn time.
 NOT_TIMES = ("ours - floor", "bytes")
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    """One section of a results page: its title and its first table."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-
-
-def questions(page: str) -> list[Question]:
-    """Each `## ` section of a results page with a table, in page order."""
-    found = []
-    for block in re.split(r"^## ", page, flags=re.M)[1:]:
-        title, _, body = block.partition("\n")
-        lines = [line for line in body.splitlines() if line.startswith("|")]
-        if len(lines) < 3:
-            continue
-        cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
-        found.append(Question(title.strip(), cells[0], cells[2:]))
-    return found
-
-
-def number(cell: str) -> float | None:
-    """A table cell as a number (`1,336`, `+0.60`), or None when it holds something else."""
-    try:
-        return float(cell.replace(",", "").replace("+", ""))
-    except ValueError:
-        return None
-
-
-def slug(title: str) -> str:
-    """A file name for a question: its title's first words, lower case, hyphenated."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
-    return "-".join(words[:7])
 
 
 def draw_page(folder: Path) -> list[Path]:
     """Draw every question of `folder/results.md` into `folder`; the PNGs written."""
     written = []
     for question in questions((folder / "results.md").read_text(encoding="utf-8")):
-        path = folder / f"{slug(question.title)}.png"
+        path = folder / f"{question.slug}.png"
         if _draw(question, path):
             written.append(path)
     return written
@@ -86,11 +48,10 @@ def _draw(question: Question, path: Path) -> bool:
     """Draw one question into `path`: lines for the long sessions, else bars."""
     if question.columns[0] == "messages":
         return _lines(question, path)
-    index = next((i for want in VALUE_COLUMNS for i, c in enumerate(question.columns)
-                  if want in c), None)  # fmt: skip
+    index = question.value_column
     if index is None:
         return False
-    rows = _largest_load(question)
+    rows = question.at_largest_load()
     values = {row[0]: v for row in rows if (v := number(row[index])) is not None}
     if not values:
         return False
@@ -100,15 +61,6 @@ def _draw(question: Question, path: Path) -> bool:
         unit += " (ms)"  # the table's title says ms; the chart stands alone
     _bars(question.title, values, unit, path)
     return True
-
-
-def _largest_load(question: Question) -> list[list[str]]:
-    """The rows at the most concurrent sessions, when the table has a `sessions` column."""
-    if "sessions" not in question.columns:
-        return question.rows
-    at = question.columns.index("sessions")
-    most = max(number(row[at]) or 0 for row in question.rows)
-    return [row for row in question.rows if number(row[at]) == most]
 
 
 def _colour(name: str) -> str:
