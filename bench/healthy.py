@@ -86,8 +86,7 @@ def run(env: Env) -> Section:
         ],
     )
     findings = _findings(summary)
-    chart = {name: (summary[name].median, summary[name].p99) for name in cases}
-    return Section("healthy", "1. Healthy primary", [table], findings, chart)
+    return Section("healthy", "1. Healthy primary", [table], findings)
 
 
 def _floor_of(name: str, summary: dict[str, Any]) -> float | None:

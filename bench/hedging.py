@@ -84,7 +84,7 @@ def healthy(env: Env) -> tuple[dict[str, list[float]], int]:
 
 def run(env: Env) -> Section:
     """Scenario 10."""
-    rows, chart = [], {}
+    rows = []
     fault: Behaviour = slow_first_token(SLOW)
     medians: dict[str, float] = {}
     for sync in (True, False):
@@ -96,7 +96,6 @@ def run(env: Env) -> Section:
             medians[f"{name} [{caller}]"] = summary.median
             rows.append([f"{name} [{caller}]", ms(summary.median), ms(summary.p99), str(calls),
                          ", ".join(sorted(served)), str(backup)])  # fmt: skip
-            chart[f"{name} [{caller}]"] = (summary.median, summary.p99)
     samples, backup_healthy = healthy(env)
     on, off = stats(samples["hedging on"]), stats(samples["hedging off"])
     hedged = f"ours (hedge after {HEDGE:g} s)"
@@ -118,4 +117,4 @@ def run(env: Env) -> Section:
                "thread per call, no checkpointer; `fault` as in `langgraph_failover.testing`: "
                f"{fault.kind}, first_token={fault.first_token:g}."],
     )  # fmt: skip
-    return Section("hedging", table.title, [table], findings, chart)
+    return Section("hedging", table.title, [table], findings)

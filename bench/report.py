@@ -12,7 +12,6 @@ import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +26,12 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """What one scenario found: tables, one-line findings and the numbers to draw."""
+    """What one scenario found: tables and one-line findings (`chart.py` draws the tables)."""
 
     key: str
     title: str
     tables: list[Table]
     findings: list[str]
-    chart: dict[str, Any]
 
 
 def ms(value: float) -> str:
