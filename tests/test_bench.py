@@ -89,9 +89,7 @@ def test_requests_per_100_calls_count_one_first_call_and_the_steady_run() -> Non
 def test_markdown_has_the_machine_the_command_and_the_tables() -> None:
     """The results page states where and how it was measured, and every table."""
     table = Table("T", ["case", "median"], [["ours", ms(1.234)], ["peer", ms(1234.0)]], ["n"])
-    page = markdown(
-        [Section("x", "1. X", [table], ["met"])], "python3 dev.py bench", ["ceiling"]
-    )
+    page = markdown([Section("x", "1. X", [table], ["met"])], "python3 dev.py bench", ["ceiling"])
     assert "Machine: " in page
     assert "Reproduce: `python3 dev.py bench`" in page
     assert "| ours | 1.23 |" in page
