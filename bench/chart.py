@@ -7,8 +7,9 @@ page, not from the run, so recorded results can be redrawn without measuring aga
 
     python -m bench.chart bench/results bench/results/routing-before-failure
 
-The figures are 7.5 inches wide at 100 dpi and their text 12 pt: shown at their own width
-in the docs (750 px), every label reads at body-text size.
+The figures are 6.8 inches wide at 100 dpi, no wider than the docs' text column (about
+690 px at 1280 px), so they are shown at their own size, and all their text is 12 pt:
+every label reads at body-text size or larger.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bench.questions import Question, number, questions
 OURS = "#1f77b4"
 PEER = "#9a9a9a"
 FLOOR = "#ff7f0e"
-WIDTH, DPI, TEXT = 7.5, 100, 12
+WIDTH, DPI, TEXT = 6.8, 100, 12
 # Columns of the long-sessions table that are not a per-turn time.
 NOT_TIMES = ("ours - floor", "bytes")
 
@@ -82,7 +83,7 @@ def _bars(title: str, values: dict[str, float], unit: str, path: Path) -> None:
         unit += " (log scale)"
     for bar, value in zip(bars, values.values(), strict=True):
         ax.annotate(f" {value:,.4g}", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
-                    va="center", fontsize=TEXT - 1)  # fmt: skip
+                    va="center", fontsize=TEXT)  # fmt: skip
     ax.margins(x=0.18)
     _finish(fig, ax, title, unit, path)
 
@@ -100,7 +101,7 @@ def _lines(question: Question, path: Path) -> bool:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylabel("ms per turn (log scale)", fontsize=TEXT)
-    ax.legend(fontsize=TEXT - 1)
+    ax.legend(fontsize=TEXT)
     _finish(fig, ax, question.title, "messages in the thread (log scale)", path)
     return True
 
