@@ -1,7 +1,7 @@
 """`python -m bench [--quick] [--only NAME ...]`: run the scenarios, write the results.
 
 Run through `python3 dev.py bench`, which installs the peers first. A full run writes
-`bench/results/results.md` and `chart.png`; `--quick` is a smoke run with a handful of
+`bench/results/results.md` and a chart per question; `--quick` is a smoke run with a handful of
 repetitions that writes to a temporary folder unless `--out` is given.
 """
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         page = write(out, sections, command, limits)
         print(page.read_text())
         elapsed = time.perf_counter() - started_at
-        print(f"wrote {page} and {out / 'chart.png'} in {elapsed:.0f} s", file=sys.stderr)
+        print(f"wrote {page} and its charts in {elapsed:.0f} s", file=sys.stderr)
     return 0
 
 

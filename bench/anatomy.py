@@ -233,5 +233,4 @@ def run(env: Env) -> Section:
             f"{alone:+.3f} ms (our own code: the attempt's decisions, circuit store, "
             f"trace metadata, counters).",
         ],
-        chart={},
     )

@@ -1,8 +1,22 @@
-"""The results chart: one PNG, a panel per scenario that has numbers to draw."""
+"""The results charts: one PNG per question, drawn from the tables of a `results.md`.
+
+Each `## ` section of the page is one question (a healthy turn, a quota 429, pacing,
+hedging, ...; see `questions.py`); its first table is drawn as one chart beside the page,
+named for the section (`8-turns-that-start-at-the-backup.png`). Drawn from the written
+page, not from the run, so recorded results can be redrawn without measuring again:
+
+    python -m bench.chart bench/results bench/results/routing-before-failure
+
+The figures are 6.8 inches wide at 100 dpi, no wider than the docs' text column (about
+690 px at 1280 px), so they are shown at their own size, and all their text is 12 pt:
+every label reads at body-text size or larger.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,59 +25,110 @@ import matplotlib
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt
 
+from bench.questions import Question, number, questions
+
 OURS = "#1f77b4"
-PEER = "#aaaaaa"
+PEER = "#9a9a9a"
 FLOOR = "#ff7f0e"
+WIDTH, DPI, TEXT = 6.8, 100, 12
+# Columns of the long-sessions table that are not a per-turn time.
+NOT_TIMES = ("ours - floor", "bytes")
+
+
+def draw_page(folder: Path) -> list[Path]:
+    """Draw every question of `folder/results.md` into `folder`; the PNGs written."""
+    written = []
+    for question in questions((folder / "results.md").read_text(encoding="utf-8")):
+        path = folder / f"{question.slug}.png"
+        if _draw(question, path):
+            written.append(path)
+    return written
+
+
+def _draw(question: Question, path: Path) -> bool:
+    """Draw one question into `path`: lines for the long sessions, else bars."""
+    if question.columns[0] == "messages":
+        return _lines(question, path)
+    index = question.value_column
+    if index is None:
+        return False
+    rows = question.at_largest_load()
+    values = {row[0]: v for row in rows if (v := number(row[index])) is not None}
+    if not values:
+        return False
+    header = question.columns[index]
+    unit = "429 responses" if header == "429s" else header
+    if "median" in header and "ms" not in header:
+        unit += " (ms)"  # the table's title says ms; the chart stands alone
+    _bars(question.title, values, unit, path)
+    return True
 
 
 def _colour(name: str) -> str:
-    return OURS if name.startswith("ours") else FLOOR if name.startswith("floor") else PEER
+    """Ours blue, LangGraph's floor orange, the peers grey."""
+    lowered = name.lower()
+    return OURS if lowered.startswith("ours") else FLOOR if "floor" in lowered else PEER
 
 
-def _bars(ax: Any, values: Mapping[str, float], title: str, unit: str, log: bool) -> None:
+def _bars(title: str, values: dict[str, float], unit: str, path: Path) -> None:
+    """One horizontal bar per row, its value written at its end."""
     names = list(values)
-    ax.barh(names, [values[n] for n in names], color=[_colour(n) for n in names])
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.6 + 0.55 * len(names)))
+    bars = ax.barh([_wrap(n) for n in names], [values[n] for n in names],
+                   color=[_colour(n) for n in names])  # fmt: skip
     ax.invert_yaxis()
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel(unit)
-    if log:
-        ax.set_xscale("log")
-    ax.tick_params(axis="y", labelsize=7)
+    positive = [v for v in values.values() if v > 0]
+    if positive and len(positive) == len(values) and max(positive) / min(positive) > 50:
+        ax.set_xscale("log")  # seconds next to milliseconds: each bar still readable
+        unit += " (log scale)"
+    for bar, value in zip(bars, values.values(), strict=True):
+        ax.annotate(f" {value:,.4g}", (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                    va="center", fontsize=TEXT)  # fmt: skip
+    ax.margins(x=0.18)
+    _finish(fig, ax, title, unit, path)
 
 
-def draw(path: Path, charts: Mapping[str, Mapping[str, Any]], machine: str) -> None:
-    """Draw every known panel present in `charts` into `path`."""
-    panels: list[tuple[str, Mapping[str, float], str, bool]] = []
-    if healthy := charts.get("healthy"):
-        keep = {n: v[0] for n, v in healthy.items() if "exit" not in n and ", sync]" not in n}
-        panels.append(("1. Healthy turn, median", keep, "ms", False))
-    if quota := charts.get("quota"):
-        panels.append(("2. Quota 429: first call until the backup answers, median",
-                       {n: v[0] for n, v in quota.items()}, "ms (log)", True))  # fmt: skip
-    for key, label in (("retry_after_1", "3a. Retry-After 1 s"),
-                       ("retry_after_120", "3b. Retry-After 120 s")):  # fmt: skip
-        if data := charts.get(key):
-            panels.append((f"{label}: first call, median", {n: v[0] for n, v in data.items()},
-                           "ms (log)", True))  # fmt: skip
-    if tput := charts.get("throughput"):
-        most = max(tput, key=int)
-        panels.append((f"4. Throughput, {int(most):,} sessions", tput[most], "turns/s", False))
-    rows = (len(panels) + 1) // 2 + (1 if "long" in charts else 0)
-    fig = plt.figure(figsize=(14, 4.2 * max(rows, 1)))
-    for index, (title, values, unit, log) in enumerate(panels):
-        _bars(fig.add_subplot(rows, 2, index + 1), values, title, unit, log)
-    if long := charts.get("long"):
-        ax = fig.add_subplot(rows, 2, 2 * rows - 1)
-        for name, points in long.items():
-            xs = sorted(points)
-            ax.plot(xs, [points[x] for x in xs], marker="o", label=name,
-                    color=_colour(name), linestyle="-" if "sqlite" in name else "--")  # fmt: skip
-        ax.set_xscale("log")
-        ax.set_title("5. Long sessions: per-turn median vs messages in the thread", fontsize=10)
-        ax.set_xlabel("messages in the thread")
-        ax.set_ylabel("ms")
-        ax.legend(fontsize=7)
-    fig.suptitle(f"langgraph-failover vs peers: {machine}", fontsize=8)
+def _lines(question: Question, path: Path) -> bool:
+    """The long sessions: per-turn time against the messages already in the thread."""
+    xs = [number(row[0]) or 0 for row in question.rows]
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.8))
+    for at, name in enumerate(question.columns[1:], start=1):
+        if any(skip in name for skip in NOT_TIMES):
+            continue
+        ys = [number(row[at]) or 0 for row in question.rows]
+        ax.plot(xs, ys, marker="o", label=name, color=_colour(name),
+                linestyle="--" if "SQLite" in name else "-")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylabel("ms per turn (log scale)", fontsize=TEXT)
+    ax.legend(fontsize=TEXT)
+    _finish(fig, ax, question.title, "messages in the thread (log scale)", path)
+    return True
+
+
+def _finish(fig: Any, ax: Any, title: str, unit: str, path: Path) -> None:
+    """Title, axis label, text sizes; write the PNG and close the figure."""
+    ax.set_title(textwrap.fill(title, 60), fontsize=TEXT + 1)
+    ax.set_xlabel(unit, fontsize=TEXT)
+    ax.tick_params(labelsize=TEXT)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
+
+
+def _wrap(label: str) -> str:
+    """A row's name on lines of at most 28 characters, so the bars keep their room."""
+    return textwrap.fill(label, 28)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Redraw the charts of each results folder named (default: `bench/results`)."""
+    folders = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    for folder in folders or [Path(__file__).resolve().parent / "results"]:
+        for path in draw_page(folder):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -61,13 +61,12 @@ def measure(
 
 def scenario(env: Env, key: str, title: str, fault: Behaviour) -> Section:
     """Every tool against `fault`: time to answer and who answered."""
-    rows, chart, medians = [], {}, {}
+    rows, medians = [], {}
     for name, make in tools(env).items():
         calls = env.size(3, 1) if name.startswith("ours") else 1
         times, primary, served = measure(env, fault, make, calls)
         median = stats(times).median
         medians[name] = median
-        chart[name] = (median, median)
         rows.append([name, ms(median), str(calls), f"{primary / calls:.0f}",
                      ", ".join(sorted(served))])  # fmt: skip
     ours = medians["ours (defaults)"]
@@ -85,7 +84,7 @@ def scenario(env: Env, key: str, title: str, fault: Behaviour) -> Section:
         rows=rows,
         notes=[f"The primary is silent for {SILENCE:g} s; a sync caller, fresh state per call."],
     )  # fmt: skip
-    return Section(key, title, [table], findings, chart)
+    return Section(key, title, [table], findings)
 
 
 def run(env: Env) -> list[Section]:

@@ -61,7 +61,6 @@ def run(env: Env) -> Section:
     """Per-turn medians at each length; our work over the floor; SQLite bytes per turn."""
     env.reset()
     rows: list[list[str]] = []
-    chart: dict[str, dict[int, float]] = {}
     growth: list[tuple[int, dict[Saver, float]]] = []
     with ExitStack() as stack:
         savers = {kind: stack.enter_context(env.saver(kind)) for kind in KINDS}
@@ -85,8 +84,6 @@ def run(env: Env) -> Section:
                          *(c for k in KINDS for c in (ms(med[f"floor [{k}]"]),
                            ms(med[f"ours [{k}]"]), f"{extra[k]:+.2f}")),
                          f"{floor_b:,}", f"{ours_b:,}"])  # fmt: skip
-            for name in tools:
-                chart.setdefault(name, {})[n] = med[name]
     table = Table(
         title="Per-turn median (ms) by messages already in the thread",
         columns=[
@@ -110,4 +107,4 @@ def run(env: Env) -> Section:
     first, last = growth[0], growth[-1]
     findings = [f"{k}: ours - floor is {first[1][k]:+.2f} ms at {first[0]} messages and "
                 f"{last[1][k]:+.2f} ms at {last[0]:,}." for k in KINDS]  # fmt: skip
-    return Section("long", "5. Long sessions", [table], findings, chart)
+    return Section("long", "5. Long sessions", [table], findings)

@@ -101,4 +101,4 @@ def run(env: Env, out_dir: Path) -> Section:
             f"calls, which have rows of their own."
         ],
     )
-    return Section("profile", "Profile of the healthy path", [table], [], {})
+    return Section("profile", "Profile of the healthy path", [table], [])

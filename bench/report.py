@@ -1,7 +1,7 @@
-"""The results: markdown tables, one PNG chart and a line describing the machine.
+"""The results: markdown tables, a chart per question and a line describing the machine.
 
 Scenarios hand back `Section`s of plain tables; this module alone knows how they are
-written to `bench/results/results.md` and drawn into `bench/results/chart.png`.
+written to `bench/results/results.md`; `chart.py` draws each section's table beside it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +26,12 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """What one scenario found: tables, one-line findings and the numbers to draw."""
+    """What one scenario found: tables and one-line findings (`chart.py` draws the tables)."""
 
     key: str
     title: str
     tables: list[Table]
     findings: list[str]
-    chart: dict[str, Any]
 
 
 def ms(value: float) -> str:
@@ -107,13 +105,13 @@ def write(
     *,
     chart: bool = True,
 ) -> Path:
-    """Write `results.md` (and `chart.png`) into `out_dir`; return the markdown's path."""
+    """Write `results.md` (and a PNG per question) into `out_dir`; return the markdown's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     page = out_dir / "results.md"
     page.write_text(markdown(sections, command, ceiling))
     if not chart:
         return page
-    from bench.chart import draw  # matplotlib is imported only when a chart is drawn
+    from bench.chart import draw_page  # matplotlib is imported only when a chart is drawn
 
-    draw(out_dir / "chart.png", {s.key: s.chart for s in sections}, machine())
+    draw_page(out_dir)
     return page

@@ -110,14 +110,12 @@ def run(env: Env) -> Section:
     """Measure every tool at 100 and 1,000 concurrent sessions."""
     results = asyncio.run(_all(env))
     rows: list[list[str]] = []
-    chart: dict[str, dict[str, float]] = {}
     for label, sessions, turns, load in results:
         s = stats(load.latencies)
         rate = len(load.latencies) / load.seconds
         served = ", ".join(f"{k} {v}" for k, v in sorted(load.served.items()))
         rows.append([label, f"{sessions:,}", str(turns), f"{rate:,.0f}", ms(s.median), ms(s.p99),
                      str(load.errors), f"{load.primary:,}", served])  # fmt: skip
-        chart.setdefault(str(sessions), {})[label] = rate
     table = Table(
         title="Concurrent async sessions (latency per turn in ms)",
         columns=[
@@ -137,4 +135,4 @@ def run(env: Env) -> Section:
             "the floor keep it in `InMemorySaver` and are sent the new message."
         ],
     )
-    return Section("throughput", "4. Throughput", [table], [], chart)
+    return Section("throughput", "4. Throughput", [table], [])

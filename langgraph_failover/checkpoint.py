@@ -97,6 +97,21 @@ def open_checkpointer(
     """A checkpointer for `url`: PostgreSQL or a SQLite file.
 
     PostgreSQL for `postgresql://...` or a libpq `key=value` string (`host=db dbname=app`).
+
+    Args:
+        url: `LLM_FAILOVER_CHECKPOINT_URL`'s value: a PostgreSQL URL or libpq string, a
+            SQLite file's path, or `None`/empty for `default`.
+        default: The SQLite file used when `url` is empty.
+        connect_timeout: Seconds to wait for PostgreSQL; by default
+            `LLM_FAILOVER_CHECKPOINT_TIMEOUT`.
+
+    Returns:
+        A saver for `build_graph(checkpointer=...)` that serves sync and async callers.
+
+    Raises:
+        ConfigError: A PostgreSQL URL without the `postgres` extra installed.
+        CheckpointUnavailable: PostgreSQL cannot be reached or refuses the connection.
+
     """
     if url and (url.startswith(("postgresql://", "postgres://")) or _LIBPQ.match(url)):
         return open_postgres(url, connect_timeout=connect_timeout)
@@ -110,7 +125,21 @@ _LIBPQ = re.compile(r"^\s*[A-Za-z_]+\s*=")
 def open_postgres(url: str, *, connect_timeout: float | None = None) -> PostgresCheckpointer:
     """A checkpointer on PostgreSQL, shared by many workers (see `postgres.open_saver`).
 
-    Needs the `postgres` extra; without it, a `ConfigError` says so.
+    Needs the `postgres` extra; without it, a `ConfigError` says so. The tables are
+    created on first use, one worker at a time.
+
+    Args:
+        url: A `postgresql://` URL or a libpq `key=value` string.
+        connect_timeout: Seconds to wait for the server; by default
+            `LLM_FAILOVER_CHECKPOINT_TIMEOUT`.
+
+    Returns:
+        A saver on a connection pool, for sync and async callers alike.
+
+    Raises:
+        ConfigError: The `postgres` extra is not installed.
+        CheckpointUnavailable: The server cannot be reached or refuses the connection.
+
     """
     require("postgres", "a PostgreSQL checkpoint URL (LLM_FAILOVER_CHECKPOINT_URL)")
     from langgraph_failover.postgres import open_saver  # the extra's modules: imported only here
@@ -119,7 +148,11 @@ def open_postgres(url: str, *, connect_timeout: float | None = None) -> Postgres
 
 
 def open_sqlite(path: str | Path) -> SqliteCheckpointer:
-    """A checkpointer on the SQLite file at `path` (created if missing), for any thread."""
+    """A checkpointer on the SQLite file at `path` (created if missing), for any thread.
+
+    Its connection stays open for the life of the process; `sqlite_checkpointer` closes it
+    at the end of a `with` block.
+    """
     return SqliteCheckpointer(sqlite3.connect(str(path), check_same_thread=False))
 
 

@@ -70,7 +70,14 @@ class Failure(TypedDict):
 
 
 class ConfigError(ValueError):
-    """A setting has a value the graph cannot be built with."""
+    """A setting has a value the graph cannot be built with.
+
+    Raised by `build_graph` and `create_chat_model` before any request, its message
+    naming the variable, the value and what it accepts
+    (`LLM_FAILOVER_TURN_BUDGET: must be a positive number of seconds, got '0'`), and by a
+    run whose context sets a field it may not (`context timeout: runs of this graph may
+    not set it`). A setting that needs an extra not installed says which one.
+    """
 
 
 class AllProvidersFailed(RuntimeError):
@@ -79,7 +86,16 @@ class AllProvidersFailed(RuntimeError):
     The message names each provider's cause: the error kind and HTTP status of a request
     that failed, the reason of one that made none (`circuit open after insufficient_quota,
     240 s left`; a provider the turn skipped at its start is an attempt too), so an app
-    matching "quota" or "429" in it finds them.
+    matching "quota" or "429" in it finds them. Raised only by a chain without the mock
+    (`LLM_FALLBACK_PROVIDER=none`, or a run's `providers` leaving it out); with the mock
+    last, a turn always has an answer.
+
+    Attributes:
+        attempts: One dict per attempt of the turn, in order (a provider retried after a
+            `Retry-After` or a 5xx has several): `provider`, `model`, `node`, `ok`,
+            `error` (the kind), `status_code`, `latency_ms`, `detail` and the rest of the
+            state's `attempts` records.
+
     """
 
     def __init__(self, attempts: Sequence[Mapping[str, Any]]) -> None:
@@ -106,11 +122,26 @@ def seconds_left(seconds: float) -> str:
 
 
 class InvalidInput(ValueError):
-    """A run's input or thread id was refused before anything was stored or asked."""
+    """A run's input or thread id was refused before anything was stored or asked.
+
+    The message says what was wrong (`thread_id: missing; a graph with a checkpointer
+    needs config={'configurable': {'thread_id': '<conversation id>'}}`, `input: expected a
+    dict with 'messages' ...`); the thread is as it was.
+    """
 
 
 class ThreadBusy(RuntimeError):
-    """Another turn held the thread longer than this one may wait; nothing was done."""
+    """Another turn held the thread longer than this one may wait; nothing was done.
+
+    Turns on one thread run one at a time; a second waits for the first, at most the turn
+    budget plus the timeout, then gets this. Nothing was stored and no provider was
+    called, so trying again is safe.
+
+    Attributes:
+        thread_id: The thread that was busy.
+        waited: Seconds this turn waited for it.
+
+    """
 
     def __init__(self, thread_id: str, waited: float) -> None:
         self.thread_id, self.waited = thread_id, waited
@@ -134,7 +165,19 @@ def redact(text: str) -> str:
 
 
 def classify(exc: BaseException) -> Failure | None:
-    """Return what `exc` means for failover, or `None` if it is not a provider error."""
+    """Return what `exc` means for failover, or `None` if it is not a provider error.
+
+    Args:
+        exc: An exception raised by a provider call (the openai or ollama SDK, or the
+            httpx transport under them).
+
+    Returns:
+        A `Failure` dict (`kind`, such as `insufficient_quota`, `rate_limited`,
+        `server_error`, `timeout` or `connection`; `status_code`; `retry_after` in seconds
+        for a 429; a masked `detail`), or `None` for an error it does not recognise,
+        which the graph re-raises rather than fail over.
+
+    """
     if isinstance(exc, openai.APIStatusError):
         return _openai_status(exc)
     if isinstance(exc, openai.APITimeoutError):

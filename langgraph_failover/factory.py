@@ -52,6 +52,29 @@ def create_chat_model(
     `streaming` and `disable_streaming` mean what they mean on `ChatOpenAI`
     (`streaming=False`: no token events, even under `astream_events`).
     `overrides` are `build_graph`'s keywords.
+
+    Args:
+        temperature: Sampling temperature, sent to every provider of the chain.
+        tools: Tools to offer the model (LangChain tools, functions or OpenAI dicts), as
+            `bind_tools` would.
+        thread_id: Keep the conversation under this id: each call sends only the new
+            messages, and the model remembers the rest.
+        checkpointer: Where a `thread_id`'s conversation is saved, instead of the one
+            `LLM_FAILOVER_CHECKPOINT_URL` names.
+        streaming: `True` reports tokens to callbacks even on `invoke`; `False` never
+            streams; `None` streams when asked to.
+        disable_streaming: `True`, or `"tool_calling"` for calls that offer tools: answer
+            `stream()` in one chunk.
+        **overrides: `build_graph`'s settings by keyword (`provider="groq"`, `timeout=20`).
+
+    Returns:
+        A LangChain chat model (`invoke`, `ainvoke`, `stream`, `astream`, `bind_tools`,
+        `with_structured_output`); each answer's `response_metadata["failover"]` says who
+        served it (`served_by`), whether it is `degraded`, and every attempt.
+
+    Raises:
+        ConfigError: A setting is malformed or out of range, naming the variable.
+
     """
     saver = None
     if thread_id is not None:

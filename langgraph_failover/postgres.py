@@ -38,7 +38,12 @@ _TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 
 
 class CheckpointUnavailable(ConnectionError):
-    """The checkpoint database cannot be reached, or refused us: the message says where, why."""
+    """The checkpoint database cannot be reached, or refused us: the message says where, why.
+
+    Raised by `open_checkpointer`/`open_postgres` within `LLM_FAILOVER_CHECKPOINT_TIMEOUT`
+    seconds, naming host, port, database, user and libpq's reason, never the password;
+    no pool is left retrying behind it.
+    """
 
 
 class PostgresCheckpointer(AsyncInThreads, PostgresSaver):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bench.failover import Run, _per_100
 from bench.harness import interleaved, percentile, ratio, stats
 from bench.pacing import allowed, charge
+from bench.questions import questions
 from bench.report import Section, Table, markdown, ms, times
 from bench.throughput import pattern
 
@@ -87,9 +89,7 @@ def test_requests_per_100_calls_count_one_first_call_and_the_steady_run() -> Non
 def test_markdown_has_the_machine_the_command_and_the_tables() -> None:
     """The results page states where and how it was measured, and every table."""
     table = Table("T", ["case", "median"], [["ours", ms(1.234)], ["peer", ms(1234.0)]], ["n"])
-    page = markdown(
-        [Section("x", "1. X", [table], ["met"], {})], "python3 dev.py bench", ["ceiling"]
-    )
+    page = markdown([Section("x", "1. X", [table], ["met"])], "python3 dev.py bench", ["ceiling"])
     assert "Machine: " in page
     assert "Reproduce: `python3 dev.py bench`" in page
     assert "| ours | 1.23 |" in page
@@ -105,3 +105,30 @@ def test_the_pacing_scenario_counts_every_window_it_touched() -> None:
     assert charge() == 116  # 462 characters / 4, rounded up, as the emulator charges
     per_window = min(40, 4000 // 116)  # the tokens bind first: 34 turns
     assert (allowed(59.0), allowed(60.5), allowed(70.0)) == (per_window, 68, 68)
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
+
+
+@pytest.mark.parametrize("folder", ["", "stream-deadlines", "routing-before-failure"])
+def test_every_recorded_question_has_its_chart(folder: str) -> None:
+    """Each section of a recorded results page with a number to draw has its PNG beside it."""
+    page = RESULTS / folder / "results.md"
+    drawn = [q for q in questions(page.read_text(encoding="utf-8")) if q.value_column is not None]
+    assert len(drawn) >= 3
+    for question in drawn:
+        assert (page.parent / f"{question.slug}.png").is_file(), question.title
+
+
+def test_pacing_is_charted_by_its_429s_and_throughput_at_its_largest_load() -> None:
+    """Pacing's chart counts 429s, hedging's times the answer, throughput the most sessions."""
+    routing = (RESULTS / "routing-before-failure" / "results.md").read_text(encoding="utf-8")
+    found = {q.slug: q for q in questions(routing)}
+    pacing = found["9-primary-driven-above-its-rate-limit"]
+    hedging = found["10-a-slow-primary-hedging-to-the"]
+    assert pacing.columns[pacing.value_column or 0] == "429s"
+    assert "time to answer" in hedging.columns[hedging.value_column or 0]
+    page = (RESULTS / "results.md").read_text(encoding="utf-8")
+    throughput = next(q for q in questions(page) if q.title == "4. Throughput")
+    assert {row[1] for row in throughput.at_largest_load()} == {"1,000"}
+    assert throughput.columns[throughput.value_column or 0] == "turns/s"

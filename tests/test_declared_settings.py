@@ -121,7 +121,7 @@ def test_configuration_reference_is_generated_from_the_code() -> None:
     text = CONFIGURATION.read_text(encoding="utf-8")
     assert docs.render(text, docs.PAGES["docs/configuration.md"]) == text, "stale: run dev.py docs"
     for setting in SETTINGS:
-        assert f"| `{setting.env}` |" in text
+        assert f"\n### `{setting.env}`\n" in text
 
 
 def test_readme_settings_are_the_declared_ones() -> None:

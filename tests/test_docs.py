@@ -35,8 +35,9 @@ def test_check_fails_on_a_stale_page_and_write_fixes_it(tmp_path: Path) -> None:
         (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / page, tmp_path / page)
     page = tmp_path / "docs" / "configuration.md"
-    row = "| `LLM_FAILOVER_TURN_BUDGET` | `turn_budget` | `turn_budget` | `60` |"
-    page.write_text(page.read_text().replace(row, row.replace("`60`", "`90`")))
+    facts = "Keyword `turn_budget` · run field `turn_budget` · default `60` ·"
+    assert facts in page.read_text()
+    page.write_text(page.read_text().replace(facts, facts.replace("`60`", "`90`")))
     assert docs.main(["--check", "--root", str(tmp_path)]) == 1
     assert docs.main(["--write", "--root", str(tmp_path)]) == 0
     assert docs.main(["--check", "--root", str(tmp_path)]) == 0
@@ -116,3 +117,64 @@ def test_the_readme_snippets_run(openai_emu: OpenAIEmulator) -> None:
     assert answer.response_metadata["failover"]["served_by"] == "ollama"
     assert graph["state"]["served_by"] == "ollama"
     assert drop_in["answer"].response_metadata["failover"]["served_by"] == "ollama"
+
+
+# What a reader of the site cannot follow: the tracker's numbers, the apps' nicknames,
+# the test suite's files, and goals from closing notes ("target: +0.3 ms", "met").
+INTERNAL = re.compile(
+    r"\bissues? #?\d+|(?<![\w&/])#\d+\b|hanachan|the two apps|\bapp [ab]\b"
+    r"|tests/test_\w+\.py|\btargets?\b|\bmet\b|\bmissed\b",
+    re.I,
+)
+
+
+def _published_pages() -> list[Path]:
+    """Every page the site or the package index shows, the included results too."""
+    pages = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return pages + sorted((ROOT / "bench" / "results").rglob("*.md"))
+
+
+def test_no_page_refers_to_what_a_reader_cannot_follow() -> None:
+    """No published page cites an issue number, a nickname, a test file or an internal goal."""
+    pages = _published_pages()
+    assert len(pages) > 20 and ROOT / "CHANGELOG.md" in pages
+    found = [
+        f"{page.relative_to(ROOT)}:{number}: {hit.group()}"
+        for page in pages
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+        for hit in INTERNAL.finditer(line)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["fixed in issue 12", "see #14", "as Hanachan does", "App B's factory",
+     "run by `tests/test_docs.py`", "(target: at most +0.3 ms)", "Pacing: met."],
+)  # fmt: skip
+def test_the_internal_reference_check_catches_each_kind(line: str) -> None:
+    """Each kind of reference the published pages must not hold is caught by the check."""
+    assert INTERNAL.search(line)
+
+
+def test_every_page_has_a_title_of_its_own() -> None:
+    """The nav gives every page a distinct title, which the theme puts in its <title>."""
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n")[1]
+    titles = re.findall(r"^\s+- ([^:\n]+): \S+\.md$", nav.split("\nmarkdown_extensions:")[0], re.M)
+    assert len(titles) > 15
+    assert len(set(titles)) == len(titles)
+
+
+def test_the_site_serves_its_own_scripts() -> None:
+    """Mermaid and the offline search shim are files of the site, not fetched from a CDN."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for script in ("assets/javascripts/mermaid/mermaid.min.js",
+                   "assets/javascripts/iframe-worker/shim.js"):  # fmt: skip
+        assert re.search(rf"^ +- {re.escape(script)}$", config, re.M), script
+        path = ROOT / "docs" / script
+        assert (path.parent / "LICENSE").exists() and (path.parent / "SOURCE.txt").exists()
+    mermaid = (ROOT / "docs/assets/javascripts/mermaid/mermaid.min.js").read_text()
+    assert mermaid.rstrip().endswith(
+        'globalThis["mermaid"] = globalThis.__esbuild_esm_mermaid_nm["mermaid"].default;'
+    )
+    assert "\n  - offline\n" in config and "http" not in config.split("\nplugins:")[1]

@@ -59,6 +59,29 @@ def build_graph(
     own URL, model and key (`graph.chain.with_clients`); `clock` and `circuit_store` replace
     the wall clock and the circuit store (by default the process-wide one, or Redis when
     `LLM_FAILOVER_REDIS_URL` is set).
+
+    Args:
+        checkpointer: Where threads are saved, as for LangGraph's `compile()`: a saver
+            (`open_checkpointer(...)`, `InMemorySaver()`), `None` for none (the LangGraph
+            server supplies its own), `True` to use the parent graph's.
+        models: Chat models by node name, used instead of the clients the settings build.
+        clock: The clock the circuits, waits and budgets read; tests pass a `FakeClock`.
+        circuit_store: Where circuits are kept, instead of the one the settings choose.
+        **overrides: Settings by keyword, each a variable's name in lower case
+            (`provider="groq"`, `fallback_provider="ollama,mock"`, `timeout=20`,
+            `groq_api_key=...`).
+
+    Returns:
+        The compiled graph: `invoke`/`ainvoke`/`stream`/`astream` it with
+        `{"messages": [...]}` and a `thread_id` in its config, as any LangGraph graph. With
+        a checkpointer it saves each step before the next (`durability="sync"`) and runs
+        one turn per thread at a time.
+
+    Raises:
+        ConfigError: A setting, from the environment or a keyword, is malformed or out of
+            range; the message names the variable, the value and what it accepts.
+        ValueError: `models` names a node the chain does not have.
+
     """
     settings, clients = load_settings(os.environ, **overrides), dict(models or {})
     nodes = [spec.node for spec in settings.chain]

@@ -30,7 +30,14 @@ def _option(description: str) -> Any:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Context:
-    """Options and settings for one run; None everywhere means the graph's own."""
+    """Options and settings for one run; None everywhere means the graph's own.
+
+    Passed as `graph.invoke(inputs, config, context=Context(...))` or as a plain dict
+    (`context={"providers": ["ollama", "mock"]}`). Only the fields the deployer granted
+    (`LLM_FAILOVER_RUN_SETTINGS`; by default the per-call options and `providers`) may
+    be set; a value out of range or an ungranted field is a `ConfigError` before the
+    run starts, and nothing is stored.
+    """
 
     tools: list[dict[str, Any]] | None = _option(
         "Tools offered to the model, in OpenAI's function format."

@@ -22,16 +22,16 @@ from pathlib import Path
 
 from langgraph_failover.graph.reference import (
     common_settings,
-    configuration_table,
     graph_drawing,
     module_map,
     providers_table,
     run_settings_table,
+    settings_reference,
 )
 from langgraph_failover.kinds import policy_table
 
 BLOCKS: Mapping[str, Callable[[], str]] = {
-    "settings": configuration_table,
+    "settings": settings_reference,
     "common-settings": common_settings,
     "providers": providers_table,
     "kinds": policy_table,

@@ -1,6 +1,6 @@
 """The docs' reference blocks, each rendered from the code that defines what it shows.
 
-`configuration_table()` renders the declared settings (`declared.py`), `common_settings()`
+`settings_reference()` renders the declared settings (`declared.py`), `common_settings()`
 the few most people change (for the README); `providers_table()` the provider registry's
 built-in types and their variables; `run_settings_table()` `Context`'s fields with the
 descriptions Studio shows; `graph_drawing()` the compiled graph, as LangGraph draws it;
@@ -39,15 +39,24 @@ COMMON = (
 PACKAGE = Path(__file__).resolve().parents[1]
 
 
-def configuration_table() -> str:
-    """One row per declared setting: variable, keyword, run field, default, range, meaning."""
-    rows = [_row("Variable", "Keyword", "Run field", "Default", "Range", "Meaning"),
-            _row(*["---"] * 6)]  # fmt: skip
+def settings_reference() -> str:
+    """One block per declared setting: its variable as a heading, then its facts and meaning.
+
+    A heading per setting rather than a six-column table: the names never break mid-word,
+    a phone shows them as well as a laptop, and each has an anchor and a line in the
+    page's contents. The facts line names only what the setting has (a keyword, a run
+    field, a range).
+    """
+    blocks = []
     for s in SETTINGS:
-        rng = s.bound.describe() if s.bound else "—"
-        rows.append(_row(_code(s.env), _code(s.keyword), _code(s.field), _default(s), rng,
-                         s.about))  # fmt: skip
-    return "\n".join(rows)
+        facts = [f"{label} {_code(value)}" for label, value in
+                 (("keyword", s.keyword), ("run field", s.field)) if value]  # fmt: skip
+        facts.append(f"default {_default(s)}")
+        if s.bound:
+            facts.append(f"range: {s.bound.describe()}")
+        line = " · ".join(facts)
+        blocks.append(f"### {_code(s.env)}\n\n{line[0].upper()}{line[1:]}\n\n{s.about}")
+    return "\n\n".join(blocks)
 
 
 def common_settings(link_prefix: str = "docs/") -> str:
