@@ -1,0 +1,99 @@
+"""Every ```python block of README.md and docs/**/*.md runs, on its own, as the docs promise.
+
+The convention every page is written to: each block is a fresh script (`__name__ ==
+"__main__"`) in a fresh working directory, with the shipped emulators healthy and
+`OPENAI_API_KEY` (fake), `OPENAI_BASE_URL` and `OLLAMA_BASE_URL` pointing at them, every
+other variable of ours unset (the `example_env` fixture). A block that cannot run says why
+on the line right before its opening fence: `<!-- not run: <the reason> -->`. Blocks
+indented inside content tabs are found too. The pages are read when the tests are
+collected, so a page added later is covered without a change here.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+import types
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOT_RUN, DocBlock, doc_blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKS = doc_blocks(ROOT)
+
+
+def _run(block: DocBlock) -> None:
+    """Run the block as a fresh `__main__` script whose lines are the page's own lines.
+
+    Compiled under the page's path, padded so line numbers match the page: a traceback
+    points at the page and line. (pytest-examples finds the blocks; its own runner is not
+    used, since the frames it fakes to the same end break pytest's traceback printing.)
+    """
+    path = ROOT / block.page
+    code = compile("\n" * block.line + block.example.source, str(path), "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = str(path)
+    sys.modules["__main__"] = module  # example_env puts pytest's own back
+    exec(code, module.__dict__)
+
+
+def _report(exc: BaseException, block: DocBlock) -> str:
+    """The error as the page's reader needs it: page and line first, then the traceback.
+
+    The traceback starts at the block's own frame (the harness's frames say nothing), so
+    each line of it that is in the block names the page and its line.
+    """
+    page, line, tb = str(ROOT / block.page), block.line, exc.__traceback__
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        line, tb = exc.lineno, None
+    while tb is not None and tb.tb_frame.f_code.co_filename != page:
+        tb = tb.tb_next
+    inner = tb
+    while inner is not None:  # the deepest frame of the block itself
+        if inner.tb_frame.f_code.co_filename == page:
+            line = inner.tb_lineno
+        inner = inner.tb_next
+    shown = "".join(traceback.format_exception(type(exc), exc, tb))
+    return f"{block.page}:{line}: the block at line {block.line} failed\n{shown}"
+
+
+@pytest.mark.usefixtures("example_env")
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"{b.page}:{b.line}" for b in BLOCKS])
+def test_the_block_runs(block: DocBlock) -> None:
+    """The block runs alone without an error, or its not-run marker gives a reason."""
+    where = f"{block.page}:{block.line}"
+    if block.not_run is not None:
+        assert block.not_run, f"{where}: a <!-- not run: ... --> marker must say why"
+        # Not run, but still Python a reader can paste: no top-level await, no typo.
+        compile(block.example.source, where, "exec", dont_inherit=True)
+        return
+    try:
+        _run(block)
+    except Exception as exc:  # any error of the block fails it, named by page and line
+        failure = _report(exc, block)
+    else:
+        return
+    pytest.fail(failure, pytrace=False)  # outside the handler: no chained harness noise
+
+
+@pytest.mark.usefixtures("example_env")
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_hello_failover_prints_who_answered(page: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The page's "Hello failover" prints `ollama`: OpenAI is out of quota, Ollama answers."""
+    (block,) = [b for b in BLOCKS if b.page == page and "# ollama\n" in b.example.source]
+    _run(block)
+    assert capsys.readouterr().out == "ollama\n"
+
+
+def test_the_pages_have_blocks_in_tabs_and_markers_at_fences() -> None:
+    """Collection finds tabbed blocks, and every not-run marker sits right above a block."""
+    assert len(BLOCKS) >= 15
+    assert any(b.example.indent == 4 for b in BLOCKS), "no block inside a content tab"
+    marked = {(b.page, b.line - 1) for b in BLOCKS if b.not_run is not None}
+    for page in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
+        name = page.relative_to(ROOT).as_posix()
+        for number, text in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            if NOT_RUN.match(text):
+                assert (name, number) in marked, f"{name}:{number}: marker above no python block"
