@@ -202,9 +202,9 @@ def example_env(
     and the drop-in's caches are put back after the block, as if it had been a script.
     """
     for name in list(os.environ):
-        if name.startswith(("LLM_", "OPENAI_", "OLLAMA_", "GROQ_")) or name.endswith(
-            ("_API_KEY", "_BASE_URL", "_MODEL")
-        ):
+        if name.startswith(
+            ("LLM_", "OPENAI_", "OLLAMA_", "GROQ_", "LANGSMITH_", "LANGCHAIN_")
+        ) or name.endswith(("_API_KEY", "_BASE_URL", "_MODEL")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)

@@ -87,6 +87,23 @@ def test_hello_failover_prints_who_answered(page: str, capsys: pytest.CaptureFix
     assert capsys.readouterr().out == "ollama\n"
 
 
+def test_blocks_are_found_in_tabs_with_their_markers(tmp_path: Path) -> None:
+    """A tabbed block is found at its fence's line; a marker's reason is read, or is empty."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("```python\nprint(1)\n```\n")
+    (tmp_path / "docs" / "page.md").write_text(
+        '=== "Sync"\n\n    <!-- not run: a server that never returns -->\n'
+        "    ```python\n    serve()\n    ```\n\n<!-- not run -->\n```python\nx\n```\n"
+        "```bash\nls\n```\n"
+    )
+    found = [(b.page, b.line, b.example.source, b.not_run) for b in doc_blocks(tmp_path)]
+    assert found == [
+        ("README.md", 1, "print(1)\n", None),
+        ("docs/page.md", 4, "serve()\n", "a server that never returns"),
+        ("docs/page.md", 9, "x\n", ""),
+    ]
+
+
 def test_the_pages_have_blocks_in_tabs_and_markers_at_fences() -> None:
     """Collection finds tabbed blocks, and every not-run marker sits right above a block."""
     assert len(BLOCKS) >= 15
