@@ -11,6 +11,7 @@ collected, so a page added later is covered without a change here.
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 import types
@@ -24,6 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = doc_blocks(ROOT)
 
 
+BLOCK_SECONDS = 60
+"""How long a block may run: one that serves forever must say so in a not-run marker."""
+
+
+def _over_time(signum: int, frame: object) -> None:
+    """Stop a block that ran past BLOCK_SECONDS, where it is (the error names its line)."""
+    raise TimeoutError(f"still running after {BLOCK_SECONDS} s (a server? mark it not run)")
+
+
 def _run(block: DocBlock) -> None:
     """Run the block as a fresh `__main__` script whose lines are the page's own lines.
 
@@ -31,12 +41,18 @@ def _run(block: DocBlock) -> None:
     points at the page and line. (pytest-examples finds the blocks; its own runner is not
     used, since the frames it fakes to the same end break pytest's traceback printing.)
     """
-    path = ROOT / block.page
-    code = compile("\n" * block.line + block.example.source, str(path), "exec", dont_inherit=True)
+    path = str(block.example.path)
+    code = compile("\n" * block.line + block.example.source, path, "exec", dont_inherit=True)
     module = types.ModuleType("__main__")
-    module.__file__ = str(path)
+    module.__file__ = path
     sys.modules["__main__"] = module  # example_env puts pytest's own back
-    exec(code, module.__dict__)
+    previous = signal.signal(signal.SIGALRM, _over_time)
+    signal.alarm(BLOCK_SECONDS)
+    try:
+        exec(code, module.__dict__)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _report(exc: BaseException, block: DocBlock) -> str:
@@ -45,7 +61,7 @@ def _report(exc: BaseException, block: DocBlock) -> str:
     The traceback starts at the block's own frame (the harness's frames say nothing), so
     each line of it that is in the block names the page and its line.
     """
-    page, line, tb = str(ROOT / block.page), block.line, exc.__traceback__
+    page, line, tb = str(block.example.path), block.line, exc.__traceback__
     if isinstance(exc, SyntaxError) and exc.lineno:
         line, tb = exc.lineno, None
     while tb is not None and tb.tb_frame.f_code.co_filename != page:
@@ -102,6 +118,25 @@ def test_blocks_are_found_in_tabs_with_their_markers(tmp_path: Path) -> None:
         ("docs/page.md", 4, "serve()\n", "a server that never returns"),
         ("docs/page.md", 9, "x\n", ""),
     ]
+
+
+def test_a_failing_block_is_named_by_page_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error names the page and the block's line that raised; so does a block over time."""
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+    monkeypatch.setattr(sys.modules[__name__], "BLOCK_SECONDS", 1)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("# Title\n\n```python\nx = 1\nraise ValueError(x)\n```\n")
+    (tmp_path / "docs" / "page.md").write_text("```python\nimport time\n\ntime.sleep(30)\n```\n")
+    (raising, sleeping) = doc_blocks(tmp_path)
+    with pytest.raises(ValueError, match="1") as raised:
+        _run(raising)
+    assert _report(raised.value, raising).startswith("README.md:5: the block at line 3 failed")
+    assert f'File "{tmp_path / "README.md"}", line 5, in <module>' in _report(raised.value, raising)
+    with pytest.raises(TimeoutError) as timed_out:
+        _run(sleeping)
+    assert _report(timed_out.value, sleeping).startswith("docs/page.md:4: the block at line 1")
 
 
 def test_the_pages_have_blocks_in_tabs_and_markers_at_fences() -> None:
