@@ -6,11 +6,13 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -187,6 +189,36 @@ def doc_blocks(root: Path) -> list[DocBlock]:
             name = page.relative_to(root).as_posix()
             blocks.append(DocBlock(name, example.start_line, example, reason))
     return blocks
+
+
+BLOCK_SECONDS = 60
+"""How long a block may run: one that serves forever must say so in a not-run marker."""
+
+
+def _over_time(signum: int, frame: object) -> None:
+    """Stop a block that ran past BLOCK_SECONDS, where it is (the error names its line)."""
+    raise TimeoutError(f"still running after {BLOCK_SECONDS} s (a server? mark it not run)")
+
+
+def run_block(block: DocBlock) -> None:
+    """Run the block as a fresh `__main__` script whose lines are the page's own lines.
+
+    Compiled under the page's path, padded so line numbers match the page: a traceback
+    points at the page and line. (pytest-examples finds the blocks; its own runner is not
+    used, since the frames it fakes to the same end break pytest's traceback printing.)
+    """
+    path = str(block.example.path)
+    code = compile("\n" * block.line + block.example.source, path, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    sys.modules["__main__"] = module  # example_env puts pytest's own back
+    previous = signal.signal(signal.SIGALRM, _over_time)
+    signal.alarm(BLOCK_SECONDS)
+    try:
+        exec(code, module.__dict__)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

@@ -11,48 +11,17 @@ collected, so a page added later is covered without a change here.
 
 from __future__ import annotations
 
-import signal
 import sys
 import traceback
-import types
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOT_RUN, DocBlock, doc_blocks
+from tests import conftest
+from tests.conftest import NOT_RUN, DocBlock, doc_blocks, run_block
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = doc_blocks(ROOT)
-
-
-BLOCK_SECONDS = 60
-"""How long a block may run: one that serves forever must say so in a not-run marker."""
-
-
-def _over_time(signum: int, frame: object) -> None:
-    """Stop a block that ran past BLOCK_SECONDS, where it is (the error names its line)."""
-    raise TimeoutError(f"still running after {BLOCK_SECONDS} s (a server? mark it not run)")
-
-
-def _run(block: DocBlock) -> None:
-    """Run the block as a fresh `__main__` script whose lines are the page's own lines.
-
-    Compiled under the page's path, padded so line numbers match the page: a traceback
-    points at the page and line. (pytest-examples finds the blocks; its own runner is not
-    used, since the frames it fakes to the same end break pytest's traceback printing.)
-    """
-    path = str(block.example.path)
-    code = compile("\n" * block.line + block.example.source, path, "exec", dont_inherit=True)
-    module = types.ModuleType("__main__")
-    module.__file__ = path
-    sys.modules["__main__"] = module  # example_env puts pytest's own back
-    previous = signal.signal(signal.SIGALRM, _over_time)
-    signal.alarm(BLOCK_SECONDS)
-    try:
-        exec(code, module.__dict__)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _report(exc: BaseException, block: DocBlock) -> str:
@@ -86,7 +55,7 @@ def test_the_block_runs(block: DocBlock) -> None:
         compile(block.example.source, where, "exec", dont_inherit=True)
         return
     try:
-        _run(block)
+        run_block(block)
     except Exception as exc:  # any error of the block fails it, named by page and line
         failure = _report(exc, block)
     else:
@@ -99,7 +68,7 @@ def test_the_block_runs(block: DocBlock) -> None:
 def test_hello_failover_prints_who_answered(page: str, capsys: pytest.CaptureFixture[str]) -> None:
     """The page's "Hello failover" prints `ollama`: OpenAI is out of quota, Ollama answers."""
     (block,) = [b for b in BLOCKS if b.page == page and "# ollama\n" in b.example.source]
-    _run(block)
+    run_block(block)
     assert capsys.readouterr().out == "ollama\n"
 
 
@@ -125,17 +94,17 @@ def test_a_failing_block_is_named_by_page_and_line(
 ) -> None:
     """An error names the page and the block's line that raised; so does a block over time."""
     monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
-    monkeypatch.setattr(sys.modules[__name__], "BLOCK_SECONDS", 1)
+    monkeypatch.setattr(conftest, "BLOCK_SECONDS", 1)
     (tmp_path / "docs").mkdir()
     (tmp_path / "README.md").write_text("# Title\n\n```python\nx = 1\nraise ValueError(x)\n```\n")
     (tmp_path / "docs" / "page.md").write_text("```python\nimport time\n\ntime.sleep(30)\n```\n")
     (raising, sleeping) = doc_blocks(tmp_path)
     with pytest.raises(ValueError, match="1") as raised:
-        _run(raising)
+        run_block(raising)
     assert _report(raised.value, raising).startswith("README.md:5: the block at line 3 failed")
     assert f'File "{tmp_path / "README.md"}", line 5, in <module>' in _report(raised.value, raising)
     with pytest.raises(TimeoutError) as timed_out:
-        _run(sleeping)
+        run_block(sleeping)
     assert _report(timed_out.value, sleeping).startswith("docs/page.md:4: the block at line 1")
 
 
