@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import types
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +25,9 @@ import redis
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
+from pytest_examples import CodeExample, find_examples
 
-from langgraph_failover import build_graph
+from langgraph_failover import build_graph, factory
 from langgraph_failover.graph.builder import FailoverGraph
 from langgraph_failover.graph.declared import BY_ENV
 from langgraph_failover.graph.settings import ENV_NAMES
@@ -153,6 +160,101 @@ def app_env(
     monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
     monkeypatch.setenv("LLM_FAILOVER_CHECKPOINT_URL", str(tmp_path / "threads.sqlite"))
     monkeypatch.setenv("LLM_FAILOVER_SERVER_RETRIES", "0")  # as in make_graph
+
+
+@dataclass(frozen=True)
+class DocBlock:
+    """A fenced ```python block of a page: where it is and whether it is marked not run."""
+
+    page: str
+    line: int  # the opening fence's line, from 1
+    example: CodeExample
+    not_run: str | None  # the marker's reason ("" when it gives none); None: it runs
+
+
+NOT_RUN = re.compile(r"^\s*<!--\s*not run\b:?(.*?)-->\s*$")
+
+
+def doc_blocks(root: Path) -> list[DocBlock]:
+    """Every ```python block of README.md and docs/**/*.md, found now (pages added later too)."""
+    pages = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+    blocks = []
+    for page in pages:
+        lines = page.read_text(encoding="utf-8").splitlines()
+        for example in find_examples(page):
+            if example.prefix.split(maxsplit=1)[:1] not in (["python"], ["py"]):
+                continue
+            before = NOT_RUN.match(lines[example.start_line - 2] if example.start_line > 1 else "")
+            reason = before.group(1).strip() if before else None
+            name = page.relative_to(root).as_posix()
+            blocks.append(DocBlock(name, example.start_line, example, reason))
+    return blocks
+
+
+BLOCK_SECONDS = 60
+"""How long a block may run: one that serves forever must say so in a not-run marker."""
+
+
+def _over_time(signum: int, frame: object) -> None:
+    """Stop a block that ran past BLOCK_SECONDS, where it is (the error names its line)."""
+    raise TimeoutError(f"still running after {BLOCK_SECONDS} s (a server? mark it not run)")
+
+
+def run_block(block: DocBlock) -> None:
+    """Run the block as a fresh `__main__` script whose lines are the page's own lines.
+
+    Compiled under the page's path, padded so line numbers match the page: a traceback
+    points at the page and line. (pytest-examples finds the blocks; its own runner is not
+    used, since the frames it fakes to the same end break pytest's traceback printing.)
+    """
+    path = str(block.example.path)
+    code = compile("\n" * block.line + block.example.source, path, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    sys.modules["__main__"] = module  # example_env puts pytest's own back
+    previous = signal.signal(signal.SIGALRM, _over_time)
+    signal.alarm(BLOCK_SECONDS)
+    try:
+        exec(code, module.__dict__)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def example_env(
+    openai_emu: OpenAIEmulator,
+    ollama_emu: OllamaEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[Path]:
+    """What a docs block runs in: healthy emulators, a fake key, nothing else of ours set.
+
+    The working directory is a fresh one; the environment, the root logger, `__main__`
+    and the drop-in's caches are put back after the block, as if it had been a script.
+    """
+    for name in list(os.environ):
+        if name.startswith(
+            ("LLM_", "OPENAI_", "OLLAMA_", "GROQ_", "LANGSMITH_", "LANGCHAIN_")
+        ) or name.endswith(("_API_KEY", "_BASE_URL", "_MODEL")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
+    monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    # A script starts with no shared graph and no open default checkpoint (whose relative
+    # path would otherwise point into the first block's directory).
+    monkeypatch.setattr(factory, "_graphs", OrderedDict())
+    monkeypatch.setattr(factory, "_savers", {})
+    root = logging.getLogger()
+    saved = (dict(os.environ), sys.modules["__main__"], root.handlers[:], root.level)
+    yield workdir
+    os.environ.clear()
+    os.environ.update(saved[0])
+    sys.modules["__main__"] = saved[1]  # the runner loads the block as __main__
+    root.handlers[:], root.level = saved[2], saved[3]
 
 
 def failover(source: str, target: str, reason: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import io
 import json
@@ -197,3 +198,38 @@ def test_no_imports_from_private_modules() -> None:
     }
     assert found <= allowed, found - allowed
     assert "RunnableCallable" in (ROOT / "docs" / "known-limits.md").read_text()
+
+
+# A `pip install` and what it installs, over a line break too ("... pip install\n'x[y]'").
+PIP_INSTALL = re.compile(r"pip install\s+((?:-\S+\s+)*)([^\s`]+)")
+
+
+def _pip_installs() -> list[tuple[str, str]]:
+    """Every `pip install X` in the README, the docs pages and the package's own messages."""
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    files += sorted((ROOT / "langgraph_failover").rglob("*.py"))
+    return [
+        (f"{path.relative_to(ROOT)}: {match.group(0)}", match.group(2).strip("'\""))
+        for path in files
+        for match in PIP_INSTALL.finditer(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_one_name_from_the_index_to_the_import() -> None:
+    """Distribution, import package, command and every documented install line agree."""
+    project = _project()
+    assert project["name"] == "langgraph-failover"
+    assert project["scripts"] == {"langgraph-failover": "langgraph_failover.cli:main"}
+    assert langgraph_failover.__name__ == "langgraph_failover"
+    assert importlib.metadata.packages_distributions()["langgraph_failover"][0] == project["name"]
+    installs = _pip_installs()
+    ours = [
+        (where, Requirement(target))
+        for where, target in installs
+        if "failover" in target.replace("_", "-") and "{" not in target
+    ]  # but extras.py's template, f"...[{extra}]"
+    assert any(w.startswith("README.md: pip install langgraph-failover") for w, _ in ours)
+    assert any(w.startswith("docs/index.md: pip install langgraph-failover") for w, _ in ours)
+    for where, requirement in ours:
+        assert requirement.name == project["name"], where  # never llm-failover, llm_failover
+        assert requirement.extras <= set(project["optional-dependencies"]), where
