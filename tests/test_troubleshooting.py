@@ -1,30 +1,33 @@
 """The troubleshooting page: an entry for every refusal the package raises, and true output.
 
-Every `raise` of `ConfigError`, `InvalidInput`, `ThreadBusy` or `CheckpointUnavailable` in
-the package is found by reading its source, and must be listed in `FAMILIES` with the
-page's section that explains its message; each example on the page followed by a `text`
-block must print exactly that text.
+Every `raise` of `ConfigError`, `InvalidInput`, `ThreadBusy` or `CheckpointUnavailable` (or
+of a subclass the package defines) is found by reading the package's source, and must be
+listed in `FAMILIES` with the page's section that explains its message; each example on
+the page followed by a `text` block must print exactly that text.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import importlib
 import io
 import os
+import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 
 import langgraph_failover
+from langgraph_failover.errors import ConfigError, InvalidInput, ThreadBusy
+from langgraph_failover.postgres import CheckpointUnavailable
 from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator
 
 from .conftest import FAKE_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "troubleshooting.md"
-REFUSALS = {"ConfigError", "InvalidInput", "ThreadBusy", "CheckpointUnavailable"}
 
 # Where each refusal is raised (module:function) -> the page's section (its anchor) that
 # shows its message, says what it means and what to do. A new raise site fails the first
@@ -71,28 +74,42 @@ FAMILIES = {
 _EXAMPLE = re.compile(r"^```python\n((?:(?!```).*\n)*)```\n\s*```text\n((?:(?!```).*\n)*)```", re.M)
 
 
-def raise_sites() -> set[str]:
-    """`module:function` of every `raise <Refusal>(...)` in the package's source."""
-    package = Path(langgraph_failover.__file__).parent
+def refusals() -> set[str]:
+    """The names of the four refusals and of every subclass of them the package defines."""
+    for module in pkgutil.walk_packages(langgraph_failover.__path__, "langgraph_failover."):
+        importlib.import_module(module.name)  # so that every subclass is defined
     found: set[str] = set()
-    for path in package.rglob("*.py"):
-        module = ".".join(path.relative_to(package.parent).with_suffix("").parts)
-        _walk(ast.parse(path.read_text(encoding="utf-8")), module, [], found)
+    todo: list[type] = [ConfigError, InvalidInput, ThreadBusy, CheckpointUnavailable]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
     return found
 
 
-def _walk(node: ast.AST, module: str, where: list[str], found: set[str]) -> None:
+def raise_sites() -> set[str]:
+    """`module:function` of every `raise <refusal>(...)` in the package's source."""
+    package, names = Path(langgraph_failover.__file__).parent, refusals()
+    found: set[str] = set()
+    for path in package.rglob("*.py"):
+        module = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        _walk(ast.parse(path.read_text(encoding="utf-8")), module, [], (names, found))
+    return found
+
+
+def _walk(node: ast.AST, module: str, where: list[str], into: tuple[set[str], set[str]]) -> None:
     """Collect the raise sites under `node`, named by their enclosing functions and classes."""
+    names, found = into
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            _walk(child, module, [*where, child.name], found)
+            _walk(child, module, [*where, child.name], into)
             continue
         if isinstance(child, ast.Raise) and isinstance(child.exc, ast.Call):
             func = child.exc.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-            if name in REFUSALS:
+            if name in names:
                 found.add(f"{module}:{'.'.join(where)}")
-        _walk(child, module, where, found)
+        _walk(child, module, where, into)
 
 
 def test_every_refusal_has_a_section() -> None:
