@@ -47,6 +47,8 @@ except ImportError:  # pragma: no cover - older openai releases use httpx itself
 NO_TOOL_SUPPORT = "does not support tools"
 NO_REQUEST = "; no request made"
 """How the detail of an attempt that made no request ends; the message before it is the cause."""
+REFUSED = "connection refused: "
+"""How the detail of a refused connection starts: nothing listens at the provider's URL."""
 
 # The messages langchain-ollama and langchain-core give an answer that never came: a
 # provider that streams nothing is as broken as one that answers 500.
@@ -140,7 +142,7 @@ def classify(exc: BaseException) -> Failure | None:
     if isinstance(exc, openai.APITimeoutError):
         return _failure("timeout", None, exc)
     if isinstance(exc, openai.APIConnectionError):
-        return _failure("connection", None, exc)
+        return _failure("connection", None, exc, about=_refusal(exc))
     if isinstance(exc, ollama.ResponseError):
         return _ollama_status(exc)
     if isinstance(exc, (*_TIMEOUTS, TimeoutError)):
@@ -148,12 +150,24 @@ def classify(exc: BaseException) -> Failure | None:
     # ollama turns httpx.ConnectError into the builtin ConnectionError (non-streaming
     # requests only); streaming requests leak the httpx transport errors themselves.
     if isinstance(exc, (*_TRANSPORT, ConnectionError)):
-        return _failure("connection", None, exc)
+        return _failure("connection", None, exc, about=_refusal(exc))
     if isinstance(exc, ValueError) and str(exc) in _EMPTY_STREAM:
         return _failure("server_error", None, exc)
     if malformed(exc):  # only from inside an SDK: the app's own is a bug
         return _failure("server_error", None, exc, about="malformed data from the provider: ")
     return None
+
+
+def _refusal(exc: BaseException) -> str:
+    """`REFUSED` when the server refused the connection (the SDKs wrap the socket's error)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bound, as chains may loop
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return REFUSED
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 def _openai_status(exc: openai.APIStatusError) -> Failure | None:
