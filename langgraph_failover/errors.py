@@ -191,26 +191,39 @@ def _ollama_status(exc: ollama.ResponseError) -> Failure | None:
 
 
 def _by_status(status: int, exc: BaseException) -> Failure | None:
-    kind: ErrorKind
+    kind = status_kind(status, str(exc), _code(exc))
+    return None if kind is None else _failure(kind, status, exc)
+
+
+def status_kind(status: int, text: str, code: object = None) -> ErrorKind | None:
+    """The kind of an HTTP error from its status, its message and its body's `code`."""
     if status in (401, 403):
-        kind = "auth"
-    elif status == 404:
-        kind = "not_found"
-    elif status == 400 and NO_TOOL_SUPPORT in str(exc):
-        kind = "tools_unsupported"  # the node asks once more without the tools
-    elif status in (400, 413) and (exceeded(str(exc)) or _code(exc) == "context_length_exceeded"):
-        kind = "context_length"  # the next provider, its history fitted, may answer
-    elif status in (400, 413, 422):
-        kind = "bad_request"
-    elif status == 408:
-        kind = "timeout"
-    elif status == 429:
-        kind = "rate_limited"
-    elif status >= 500:
-        kind = "server_error"
-    else:
-        return None
-    return _failure(kind, status, exc)
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 400 and NO_TOOL_SUPPORT in text:
+        return "tools_unsupported"  # the node asks once more without the tools
+    if status in (400, 413) and (exceeded(text) or code == "context_length_exceeded"):
+        return "context_length"  # the next provider, its history fitted, may answer
+    if status in (400, 413, 422):
+        return "bad_request"
+    if status == 408:
+        return "timeout"
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else None
+
+
+def keep_status(exc: BaseException) -> BaseException:
+    """`exc` with its HTTP status in its repr, which is all a checkpoint keeps of it.
+
+    Ollama's `ResponseError` leaves the status out of its args; put back, its repr is the
+    call that rebuilds it (`ResponseError("...", 400)`) and `history` can tell its kind.
+    Its message is unchanged. Returns `exc`, changed in place.
+    """
+    if isinstance(exc, ollama.ResponseError) and len(exc.args) == 1:
+        exc.args = (exc.error, exc.status_code)
+    return exc
 
 
 def _code(exc: BaseException) -> object:
