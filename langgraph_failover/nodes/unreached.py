@@ -59,25 +59,31 @@ def last_resort_steps(
 
 def warn_unreached(chain: Sequence[ProviderSpec], attempts: Sequence[Attempt]) -> None:
     """One WARNING per provider of `attempts` not configured or refusing connections."""
-    specs = {spec.node: spec for spec in chain}
     for attempt in attempts:
-        spec = specs.get(attempt["node"])
-        why = unreached(attempt, spec) if spec is not None else None
-        if why is None or spec is None:
+        if not unreached(attempt):
             continue
-        where = mask(spec.endpoint.base_url or "")
+        spec = next((s for s in chain if s.node == attempt["node"]), None)
+        if spec is None:
+            continue
+        name = (spec.provider, spec.endpoint.base_url or "")  # what is said is masked
         with _lock:
-            if (spec.provider, where) in _warned or len(_warned) >= MAX_WARNED:
+            if name in _warned or len(_warned) >= MAX_WARNED:
                 continue
-            _warned.add((spec.provider, where))
-        log.warning("%s; the mock answered this turn instead (said once per provider)", why)
+            _warned.add(name)
+        log.warning("%s; the mock answered this turn instead (said once per provider)",
+                    missing(attempt, spec))  # fmt: skip
 
 
-def unreached(attempt: Attempt, spec: ProviderSpec) -> str | None:
-    """What made `attempt` fail for want of setup, in words; None for any other failure."""
+def unreached(attempt: Attempt) -> bool:
+    """Whether `attempt` failed for want of setup: no key, or nothing listening."""
+    error = attempt["error"]
+    refused = error == "connection" and (attempt["detail"] or "").startswith(REFUSED)
+    return error == "not_configured" or refused
+
+
+def missing(attempt: Attempt, spec: ProviderSpec) -> str:
+    """What an `unreached` attempt lacked, in words, its URL's credentials masked."""
     if attempt["error"] == "not_configured":
         return f"{spec.endpoint.type.env_name('api_key')} is not set"
-    if attempt["error"] == "connection" and (attempt["detail"] or "").startswith(REFUSED):
-        url = mask(spec.endpoint.base_url) if spec.endpoint.base_url else "its default URL"
-        return f"{spec.provider} at {url}: connection refused"
-    return None
+    url = mask(spec.endpoint.base_url) if spec.endpoint.base_url else "its default URL"
+    return f"{spec.provider} at {url}: connection refused"
