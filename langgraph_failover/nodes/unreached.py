@@ -60,18 +60,21 @@ def last_resort_steps(
 def warn_unreached(chain: Sequence[ProviderSpec], attempts: Sequence[Attempt]) -> None:
     """One WARNING per provider of `attempts` not configured or refusing connections."""
     for attempt in attempts:
-        if not unreached(attempt):
-            continue
-        spec = next((s for s in chain if s.node == attempt["node"]), None)
-        if spec is None:
-            continue
-        name = (spec.provider, spec.endpoint.base_url or "")  # what is said is masked
-        with _lock:
-            if name in _warned or len(_warned) >= MAX_WARNED:
-                continue
-            _warned.add(name)
-        log.warning("%s; the mock answered this turn instead (said once per provider)",
-                    missing(attempt, spec))  # fmt: skip
+        if unreached(attempt):
+            for spec in chain:
+                if spec.node == attempt["node"]:
+                    _warn_once(attempt, spec)
+
+
+def _warn_once(attempt: Attempt, spec: ProviderSpec) -> None:
+    """Say what `spec`'s provider lacked, unless this process said it already."""
+    name = (spec.provider, spec.endpoint.base_url or "")  # what is said is masked
+    with _lock:
+        if name in _warned or len(_warned) >= MAX_WARNED:
+            return
+        _warned.add(name)
+    log.warning("%s; the mock answered this turn instead (said once per provider)",
+                missing(attempt, spec))  # fmt: skip
 
 
 def unreached(attempt: Attempt) -> bool:
