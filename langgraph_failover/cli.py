@@ -140,7 +140,7 @@ def run_history(db: Path, thread: str, out: TextIO) -> int:
     """
     config: Any = {"configurable": {"thread_id": thread}}
     with sqlite_checkpointer(db) as saver:
-        saved, errors = saver.get_tuple(config), raised(saver, config)
+        saved, errors = saver.get_tuple(config), raised(saver, thread)
     if saved is None:
         out.write(f"no thread {thread!r} in {db}\n")
         return 1

@@ -7,6 +7,9 @@ it (`Error code: 400`, Ollama's `ResponseError("...", 400)`, see `errors.keep_st
 means a provider refused the request, and `errors.status_kind` says which kind of refusal;
 anything else was raised as it is (an error no kind covers). The text is masked already:
 the node masks an error before it raises it.
+
+Only the checkpoints holding such a write are read (found by one query of SQLite's
+`writes` table), so a long thread costs its failed turns, not its whole history again.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 from langgraph_failover.errors import status_kind
 
@@ -25,12 +27,23 @@ _STATUS = re.compile(r"Error code: (\d{3})\b|, (\d{3})\)$")
 _SHOWN = 160
 
 
-def raised(saver: BaseCheckpointSaver[Any], config: RunnableConfig) -> dict[str, str]:
+def raised(saver: SqliteSaver, thread: str) -> dict[str, str]:
     """The error each unanswered question of the thread ended in, by the question's id."""
+    saver.setup()
+    with saver.lock:  # the saver's connection, used as its own methods use it
+        rows = saver.conn.execute(
+            "SELECT DISTINCT checkpoint_ns, checkpoint_id FROM writes"
+            " WHERE thread_id = ? AND channel = ? ORDER BY checkpoint_id DESC",
+            (thread, _ERROR),
+        ).fetchall()
     found: dict[str, str] = {}
-    for saved in saver.list(config):
-        errors = [value for _, channel, value in saved.pending_writes or () if channel == _ERROR]
-        messages = saved.checkpoint["channel_values"].get("messages") or []
+    for namespace, checkpoint in rows:  # newest first: a question's last error is kept
+        config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": namespace,
+                                        "checkpoint_id": checkpoint}}  # fmt: skip
+        saved = saver.get_tuple(config)
+        writes = (saved.pending_writes or []) if saved else []
+        errors = [value for _, channel, value in writes if channel == _ERROR]
+        messages = saved.checkpoint["channel_values"].get("messages") if saved else None
         if errors and messages and messages[-1].id:
             found.setdefault(str(messages[-1].id), str(errors[-1]))
     return found

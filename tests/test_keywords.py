@@ -6,6 +6,7 @@ emulator.
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -67,8 +68,6 @@ def test_create_chat_model_names_itself_and_the_nearest(
 
 def test_the_refusal_survives_pickling() -> None:
     """A worker process can hand the error back whole (names, suggestions and all)."""
-    import pickle
-
     error = UnknownKeyword(["timout"], ["timeout"], "build_graph")
     assert str(pickle.loads(pickle.dumps(error))) == str(error)
 
