@@ -13,11 +13,11 @@ path (or nothing) for embedded SQLite.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
@@ -92,15 +92,19 @@ class SqliteCheckpointer(AsyncInThreads, SqliteSaver):
 
 
 def open_checkpointer(
-    url: str | None, default: str = _SQLITE_DEFAULT, *, connect_timeout: float | None = None
+    url: str | os.PathLike[str] | None,
+    default: str = _SQLITE_DEFAULT,
+    *,
+    connect_timeout: float | None = None,
 ) -> Any:
     """A checkpointer for `url`: PostgreSQL or a SQLite file.
 
-    PostgreSQL for `postgresql://...` or a libpq `key=value` string (`host=db dbname=app`).
+    PostgreSQL for `postgresql://...` or a libpq `key=value` string (`host=db dbname=app`);
+    anything else, a `pathlib.Path` included, is the SQLite file's path.
 
     Args:
         url: `LLM_FAILOVER_CHECKPOINT_URL`'s value: a PostgreSQL URL or libpq string, a
-            SQLite file's path, or `None`/empty for `default`.
+            SQLite file's path (`str` or `os.PathLike`), or `None`/empty for `default`.
         default: The SQLite file used when `url` is empty.
         connect_timeout: Seconds to wait for PostgreSQL; by default
             `LLM_FAILOVER_CHECKPOINT_TIMEOUT`.
@@ -113,6 +117,7 @@ def open_checkpointer(
         CheckpointUnavailable: PostgreSQL cannot be reached or refuses the connection.
 
     """
+    url = os.fspath(url) if url is not None else None
     if url and (url.startswith(("postgresql://", "postgres://")) or _LIBPQ.match(url)):
         return open_postgres(url, connect_timeout=connect_timeout)
     return open_sqlite(url or default)
@@ -147,17 +152,17 @@ def open_postgres(url: str, *, connect_timeout: float | None = None) -> Postgres
     return open_saver(url, connect_timeout=connect_timeout)
 
 
-def open_sqlite(path: str | Path) -> SqliteCheckpointer:
+def open_sqlite(path: str | os.PathLike[str]) -> SqliteCheckpointer:
     """A checkpointer on the SQLite file at `path` (created if missing), for any thread.
 
     Its connection stays open for the life of the process; `sqlite_checkpointer` closes it
     at the end of a `with` block.
     """
-    return SqliteCheckpointer(sqlite3.connect(str(path), check_same_thread=False))
+    return SqliteCheckpointer(sqlite3.connect(os.fspath(path), check_same_thread=False))
 
 
 @contextmanager
-def sqlite_checkpointer(path: str | Path) -> Iterator[SqliteCheckpointer]:
+def sqlite_checkpointer(path: str | os.PathLike[str]) -> Iterator[SqliteCheckpointer]:
     """`open_sqlite` as a context manager that closes the file at the end."""
     saver = open_sqlite(path)
     try:

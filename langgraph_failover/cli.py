@@ -23,6 +23,7 @@ from langgraph_failover.errors import AllProvidersFailed, ConfigError
 from langgraph_failover.extras import require
 from langgraph_failover.graph.builder import FailoverGraph, build_graph
 from langgraph_failover.health.store import MemoryStore
+from langgraph_failover.outcomes import ending, raised
 
 DEMO_KEY = "sk-demo-not-a-real-key"
 
@@ -133,9 +134,13 @@ def run_chat(graph: FailoverGraph, thread: str, lines: TextIO, out: TextIO) -> i
 
 
 def run_history(db: Path, thread: str, out: TextIO) -> int:
-    """Print a thread's turns: who answered each, and why the providers before it did not."""
+    """Print a thread's turns: who answered each, and why the providers before it did not.
+
+    A turn not answered says why: every provider failed, or one refused it (`outcomes`).
+    """
+    config: Any = {"configurable": {"thread_id": thread}}
     with sqlite_checkpointer(db) as saver:
-        saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+        saved, errors = saver.get_tuple(config), raised(saver, thread)
     if saved is None:
         out.write(f"no thread {thread!r} in {db}\n")
         return 1
@@ -145,7 +150,7 @@ def run_history(db: Path, thread: str, out: TextIO) -> int:
         facts = message.response_metadata.get("failover") if message.type == "ai" else None
         if facts is None:
             if asked is not None and message.type == "human" and asked.type == "human":
-                out.write(f"{_line(asked)}\n  not answered: every provider failed\n")
+                out.write(f"{_line(asked)}\n  {ending(errors.get(str(asked.id)))}\n")
             asked = message if message.type in ("human", "tool") else asked
             continue
         out.write(
@@ -157,7 +162,7 @@ def run_history(db: Path, thread: str, out: TextIO) -> int:
                       f"{'  ' + a['detail'] if a.get('detail') else ''}\n")  # fmt: skip
         asked = None
     if asked is not None and asked.type == "human":
-        out.write(f"{_line(asked)}\n  not answered: every provider failed\n")
+        out.write(f"{_line(asked)}\n  {ending(errors.get(str(asked.id)))}\n")
     return 0
 
 

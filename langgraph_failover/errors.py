@@ -47,6 +47,8 @@ except ImportError:  # pragma: no cover - older openai releases use httpx itself
 NO_TOOL_SUPPORT = "does not support tools"
 NO_REQUEST = "; no request made"
 """How the detail of an attempt that made no request ends; the message before it is the cause."""
+REFUSED = "connection refused: "
+"""How the detail of a refused connection starts: nothing listens at the provider's URL."""
 
 # The messages langchain-ollama and langchain-core give an answer that never came: a
 # provider that streams nothing is as broken as one that answers 500.
@@ -183,7 +185,7 @@ def classify(exc: BaseException) -> Failure | None:
     if isinstance(exc, openai.APITimeoutError):
         return _failure("timeout", None, exc)
     if isinstance(exc, openai.APIConnectionError):
-        return _failure("connection", None, exc)
+        return _failure("connection", None, exc, about=_refusal(exc))
     if isinstance(exc, ollama.ResponseError):
         return _ollama_status(exc)
     if isinstance(exc, (*_TIMEOUTS, TimeoutError)):
@@ -191,12 +193,24 @@ def classify(exc: BaseException) -> Failure | None:
     # ollama turns httpx.ConnectError into the builtin ConnectionError (non-streaming
     # requests only); streaming requests leak the httpx transport errors themselves.
     if isinstance(exc, (*_TRANSPORT, ConnectionError)):
-        return _failure("connection", None, exc)
+        return _failure("connection", None, exc, about=_refusal(exc))
     if isinstance(exc, ValueError) and str(exc) in _EMPTY_STREAM:
         return _failure("server_error", None, exc)
     if malformed(exc):  # only from inside an SDK: the app's own is a bug
         return _failure("server_error", None, exc, about="malformed data from the provider: ")
     return None
+
+
+def _refusal(exc: BaseException) -> str:
+    """`REFUSED` when the server refused the connection (the SDKs wrap the socket's error)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bound, as chains may loop
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return REFUSED
+        seen = seen.__cause__ or seen.__context__
+    return ""
 
 
 def _openai_status(exc: openai.APIStatusError) -> Failure | None:
@@ -220,26 +234,39 @@ def _ollama_status(exc: ollama.ResponseError) -> Failure | None:
 
 
 def _by_status(status: int, exc: BaseException) -> Failure | None:
-    kind: ErrorKind
+    kind = status_kind(status, str(exc), _code(exc))
+    return None if kind is None else _failure(kind, status, exc)
+
+
+def status_kind(status: int, text: str, code: object = None) -> ErrorKind | None:
+    """The kind of an HTTP error from its status, its message and its body's `code`."""
     if status in (401, 403):
-        kind = "auth"
-    elif status == 404:
-        kind = "not_found"
-    elif status == 400 and NO_TOOL_SUPPORT in str(exc):
-        kind = "tools_unsupported"  # the node asks once more without the tools
-    elif status in (400, 413) and (exceeded(str(exc)) or _code(exc) == "context_length_exceeded"):
-        kind = "context_length"  # the next provider, its history fitted, may answer
-    elif status in (400, 413, 422):
-        kind = "bad_request"
-    elif status == 408:
-        kind = "timeout"
-    elif status == 429:
-        kind = "rate_limited"
-    elif status >= 500:
-        kind = "server_error"
-    else:
-        return None
-    return _failure(kind, status, exc)
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 400 and NO_TOOL_SUPPORT in text:
+        return "tools_unsupported"  # the node asks once more without the tools
+    if status in (400, 413) and (exceeded(text) or code == "context_length_exceeded"):
+        return "context_length"  # the next provider, its history fitted, may answer
+    if status in (400, 413, 422):
+        return "bad_request"
+    if status == 408:
+        return "timeout"
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else None
+
+
+def keep_status(exc: BaseException) -> BaseException:
+    """`exc` with its HTTP status in its repr, which is all a checkpoint keeps of it.
+
+    Ollama's `ResponseError` leaves the status out of its args; put back, its repr is the
+    call that rebuilds it (`ResponseError("...", 400)`) and `history` can tell its kind.
+    Its message is unchanged. Returns `exc`, changed in place.
+    """
+    if isinstance(exc, ollama.ResponseError) and len(exc.args) == 1:
+        exc.args = (exc.error, exc.status_code)
+    return exc
 
 
 def _code(exc: BaseException) -> object:

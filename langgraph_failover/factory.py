@@ -22,6 +22,7 @@ from langgraph_failover.chat_model import FailoverChatModel
 from langgraph_failover.checkpoint import open_checkpointer
 from langgraph_failover.graph.builder import FailoverGraph, build_graph
 from langgraph_failover.graph.declared import BY_ENV
+from langgraph_failover.graph.keywords import CREATE_CHAT_MODEL, UnknownKeyword
 from langgraph_failover.graph.settings import read_environment
 
 CHECKPOINT_URL = BY_ENV["LLM_FAILOVER_CHECKPOINT_URL"]
@@ -39,7 +40,7 @@ def create_chat_model(
     tools: Sequence[Any] | None = None,
     *,
     thread_id: str | None = None,
-    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | str | os.PathLike[str] | None = None,
     streaming: bool | None = None,
     disable_streaming: bool | Literal["tool_calling"] = False,
     **overrides: Any,
@@ -49,6 +50,8 @@ def create_chat_model(
     Stateless unless `thread_id` is given; then the conversation is checkpointed in
     `checkpointer`, by default the one `LLM_FAILOVER_CHECKPOINT_URL` names: PostgreSQL
     for `postgresql://...`, else a SQLite file (in the working directory when unset).
+    `checkpointer` is a saver, or a URL or path (`pathlib.Path` too) opened as that
+    variable's value would be, once per process.
     `streaming` and `disable_streaming` mean what they mean on `ChatOpenAI`
     (`streaming=False`: no token events, even under `astream_events`).
     `overrides` are `build_graph`'s keywords.
@@ -78,9 +81,16 @@ def create_chat_model(
     """
     saver = None
     if thread_id is not None:
-        saver = checkpointer or _default_saver()
+        if checkpointer is None or isinstance(checkpointer, str | os.PathLike):
+            saver = _shared_saver(checkpointer)
+        else:
+            saver = checkpointer
+    try:
+        graph = _graph(saver, overrides)
+    except UnknownKeyword as exc:  # told in the name the app called
+        raise exc.inside("create_chat_model", CREATE_CHAT_MODEL) from None
     model = FailoverChatModel(
-        graph=_graph(saver, overrides),
+        graph=graph,
         temperature=temperature,
         thread_id=thread_id,
         streaming=streaming,
@@ -115,8 +125,10 @@ def _comparable(value: Any) -> str:
     return repr(value)
 
 
-def _default_saver() -> BaseCheckpointSaver[Any]:
-    url = os.environ.get(CHECKPOINT_URL.env) or CHECKPOINT_URL.default
+def _shared_saver(where: str | os.PathLike[str] | None) -> BaseCheckpointSaver[Any]:
+    """The process's saver for a URL or path; None: the one the environment names."""
+    url = os.fspath(where) if where else None
+    url = url or os.environ.get(CHECKPOINT_URL.env) or str(CHECKPOINT_URL.default)
     with _lock:
         if url not in _savers:
             _savers[url] = open_checkpointer(url)

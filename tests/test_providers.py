@@ -115,7 +115,7 @@ def test_provider_keywords_follow_the_variables() -> None:
     assert groq.endpoint.api_key.get_secret_value() == "gsk_keyword"
     assert (vllm.endpoint.base_url, vllm.model) == ("http://gpu:8000/v1", "qwen3")
     assert "gsk_keyword" in settings.secrets and "gsk_env" not in settings.secrets
-    with pytest.raises(TypeError, match=r"unknown setting.*vllm_base_url.*provider in the chain"):
+    with pytest.raises(ConfigError, match=r"'vllm_base_url' .*no provider 'vllm' in the chain"):
         load_settings({}, vllm_base_url="http://gpu:8000/v1")  # vllm is not in the chain
 
 

@@ -33,6 +33,7 @@ PAGE = ROOT / "docs" / "troubleshooting.md"
 # shows its message, says what it means and what to do. A new raise site fails the first
 # test until it is added here and its message family is on the page.
 FAMILIES = {
+    "langgraph_failover.graph.settings:_check_keywords": "unknown-keyword",
     "langgraph_failover.providers.registry:provider_type": "unknown-provider",
     "langgraph_failover.graph.chain:load_chain": "chain",
     "langgraph_failover.graph.chain:_fallback_names": "chain",

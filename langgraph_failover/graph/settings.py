@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from langgraph_failover.errors import ConfigError
 from langgraph_failover.graph.chain import ProviderSpec, load_chain
 from langgraph_failover.graph.declared import BY_KEYWORD
+from langgraph_failover.graph.keywords import BUILD_GRAPH, UnknownKeyword
 from langgraph_failover.graph.limits import parse_grants
 from langgraph_failover.graph.policy import Policy, load_policy
 from langgraph_failover.graph.values import show
@@ -110,15 +111,14 @@ _PROVIDER_SETTING = re.compile(r"[a-z][a-z0-9_]*_(api_key|base_url|model)")
 
 def _check_keywords(overrides: Mapping[str, Any], chain: Sequence[ProviderSpec]) -> None:
     """Refuse keywords that set nothing (a provider's only once the chain is known)."""
-    valid = {*ENV_NAMES, *(k for s in chain for k in s.endpoint.type.settings())}
-    unknown = sorted(
-        name for name in set(overrides) - valid if chain or not _PROVIDER_SETTING.fullmatch(name)
-    )
+    own = {k for s in chain for k in s.endpoint.type.settings()}
+    unknown = [
+        name
+        for name in set(overrides) - {*ENV_NAMES, *own}
+        if chain or not _PROVIDER_SETTING.fullmatch(name)
+    ]
     if unknown:
-        raise TypeError(
-            f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(ENV_NAMES)}, "
-            "and <name>_api_key, <name>_base_url, <name>_model for a provider in the chain"
-        )
+        raise UnknownKeyword(unknown, {*ENV_NAMES, *own, *BUILD_GRAPH}, "build_graph")
 
 
 def pick(value: Any, env: Mapping[str, str], name: str) -> Any:

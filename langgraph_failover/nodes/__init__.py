@@ -7,7 +7,8 @@ history within a provider's context window, `deadlines` watches the first token 
 silences of a stream (read, for sync callers, in `workers`' threads); `hedge` starts the
 next provider when a first token is late, `race` runs the two calls, first token
 answering, and `background` is the loop sync callers' races run on; `pacing` reserves an
-upstream's rate-limit budget before a call and settles it after. `node_for` builds a
+upstream's rate-limit budget before a call and settles it after; `unreached` says once
+which provider could not be reached when the mock answers. `node_for` builds a
 provider's client and wraps it in its node; the clients themselves are built by the
 provider registry (`providers/`).
 """

@@ -19,7 +19,14 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 
 from langgraph_failover.clock import Clock
-from langgraph_failover.errors import NO_REQUEST, ErrorKind, Failure, classify, transient
+from langgraph_failover.errors import (
+    NO_REQUEST,
+    ErrorKind,
+    Failure,
+    classify,
+    keep_status,
+    transient,
+)
 from langgraph_failover.graph.context import Context
 from langgraph_failover.graph.entry import Skipped, open_detail, skip_attempt
 from langgraph_failover.graph.routing import backoff, pause, should_retry, spent
@@ -211,7 +218,7 @@ class Call:
             self.tools_dropped, self._done = True, False  # once more, without the tools
             return
         if found is None or meaning is None or not meaning.fails_over:
-            raise value  # unknown errors and bad requests: failing over would hide a bug
+            raise keep_status(value)  # unknown errors and bad requests: failing over hides bugs
         if found["kind"] == "context_length" and self.key and (window := stated_window(str(value))):
             WINDOWS.learn(self.key, window)  # later turns are fitted to it
         self.failure, self.transient = found, transient(masked, found)

@@ -29,6 +29,7 @@ from langgraph_failover.nodes.attempt import Link, failure
 from langgraph_failover.nodes.deadlines import acollect, collect
 from langgraph_failover.nodes.hedge import Hedge
 from langgraph_failover.nodes.steps import Steps, attempt_steps, entered, state_update
+from langgraph_failover.nodes.unreached import last_resort_steps
 from langgraph_failover.pacing.capture import watching
 
 
@@ -121,13 +122,15 @@ def provider_node(
     """A graph node that asks `model` to answer (None: not configured, never called).
 
     With a `hedge`, a late first token starts the next provider in parallel (`hedge.py`).
+    The last resort's node also says who could not be reached (`unreached.py`).
     """
+    attempt = last_resort_steps if link.spec.endpoint.type.last_resort else attempt_steps
 
     def steps(state: State, runtime: Runtime[Any], config: RunnableConfig) -> Steps:
         context = context_of(runtime.context)
         if model is None:
             return _not_configured(link, state, context, _step(config))
-        return attempt_steps(link, state, model, context, _step(config), hedge)
+        return attempt(link, state, model, context, _step(config), hedge)
 
     def call(state: State, runtime: Runtime[Any], config: RunnableConfig) -> dict[str, Any]:
         return dict(run(steps(state, runtime, config), link, store, runtime))
