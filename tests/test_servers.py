@@ -14,8 +14,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import started
-from tests.servers import PostgresServer, RedisServer
+from tests.conftest import PostgresServer, RedisServer, started
 
 ROOT = Path(__file__).resolve().parent.parent
 
