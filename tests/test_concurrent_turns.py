@@ -217,15 +217,6 @@ for line in sys.stdin:
 """
 
 
-@pytest.fixture
-def pg_url() -> str:
-    """CI's PostgreSQL (`.ci/run` starts it); skip where none is given."""
-    url = os.environ.get("LLM_FAILOVER_TEST_PG_URL")
-    if not url:
-        pytest.skip("LLM_FAILOVER_TEST_PG_URL is not set")
-    return url
-
-
 @contextmanager
 def postgres(url: str) -> Iterator[PostgresCheckpointer]:
     """`open_postgres`, its pool closed at the end."""

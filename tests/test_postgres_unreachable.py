@@ -1,12 +1,11 @@
 """An unreachable or refusing PostgreSQL fails fast, says where and why, and leaves nothing behind.
 
 The closed port and the hung server need no database; the refused login runs against the
-real PostgreSQL `.ci/run` starts (LLM_FAILOVER_TEST_PG_URL) and skips without it.
+session's real PostgreSQL (tests/servers.py, or LLM_FAILOVER_TEST_PG_URL when set).
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -102,15 +101,12 @@ def test_a_malformed_url_is_refused_without_its_password() -> None:
     assert "postgresql://***@" in str(raised.value) and PASSWORD not in str(raised.value)
 
 
-def test_a_refused_login_names_the_server_and_the_reason() -> None:
+def test_a_refused_login_names_the_server_and_the_reason(pg_url: str) -> None:
     """Real PostgreSQL, a role it does not know: the error says so, without the password."""
-    url = os.environ.get("LLM_FAILOVER_TEST_PG_URL")
-    if not url:
-        pytest.skip("LLM_FAILOVER_TEST_PG_URL is not set (.ci/run sets it)")
-    params = conninfo_to_dict(url)
-    # CI's cluster trusts every password, so the login it refuses is an unknown role.
+    params = conninfo_to_dict(pg_url)
+    # The test cluster trusts every password, so the login it refuses is an unknown role.
     role = f"nobody_{uuid.uuid4().hex[:8]}"
-    bad = make_conninfo(url, user=role, password=PASSWORD)
+    bad = make_conninfo(pg_url, user=role, password=PASSWORD)
     with pytest.raises(CheckpointUnavailable) as raised:
         open_postgres(bad)
     message = str(raised.value)

