@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,33 @@ def test_constraints_pin_every_extra() -> None:
     }
     for names in OPTIONAL.values():
         assert names <= pinned
+
+
+def test_the_built_wheel_is_langgraph_failover(tmp_path: Path) -> None:
+    """The wheel pip builds installs `langgraph_failover` and the `langgraph-failover` command."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (info,) = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+        metadata = archive.read(f"{info}/METADATA").decode()
+        entry_points = archive.read(f"{info}/entry_points.txt").decode()
+    assert {n.split("/")[0] for n in names} == {"langgraph_failover", info}
+    assert "langgraph_failover/py.typed" in names
+    assert re.search(r"^Name: langgraph-failover$", metadata, re.M)
+    assert "langgraph-failover = langgraph_failover.cli:main" in entry_points
+    # Imported from the wheel itself (a pure-Python wheel is a zip Python can import from),
+    # isolated from this checkout and its editable install.
+    found = subprocess.run(
+        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+         "import langgraph_failover as p; print(p.__file__)", str(wheel)],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert found.startswith(str(wheel))
 
 
 def test_every_installed_pin_runs_on_the_oldest_python_promised() -> None:
