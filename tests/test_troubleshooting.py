@@ -9,10 +9,7 @@ the page followed by a `text` block must print exactly that text.
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib
-import io
-import os
 import pkgutil
 import re
 from pathlib import Path
@@ -22,9 +19,8 @@ import pytest
 import langgraph_failover
 from langgraph_failover.errors import ConfigError, InvalidInput, ThreadBusy
 from langgraph_failover.postgres import CheckpointUnavailable
-from langgraph_failover.testing import OllamaEmulator, OpenAIEmulator
 
-from .conftest import FAKE_KEY
+from .conftest import DocBlock, doc_blocks, run_block
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "troubleshooting.md"
@@ -124,32 +120,20 @@ def test_every_refusal_has_a_section() -> None:
 
 
 def _examples() -> list[object]:
-    """The page's examples that show their output: (line, code, what it prints)."""
+    """The page's blocks that show their output: (the block, what it prints)."""
     text = PAGE.read_text(encoding="utf-8")
-    found = [(text[: m.start()].count("\n") + 1, m[1], m[2]) for m in _EXAMPLE.finditer(text)]
-    return [pytest.param(*example, id=f"line {example[0]}") for example in found]
+    shown = {text[: m.start()].count("\n") + 1: m[2] for m in _EXAMPLE.finditer(text)}
+    return [
+        pytest.param(block, shown[block.line], id=f"line {block.line}")
+        for block in doc_blocks(ROOT)
+        if block.page == "docs/troubleshooting.md" and block.line in shown
+    ]
 
 
-@pytest.mark.parametrize(("line", "code", "shown"), _examples())
+@pytest.mark.parametrize(("block", "shown"), _examples())
 def test_each_example_prints_what_the_page_shows(
-    line: int,
-    code: str,
-    shown: str,
-    openai_emu: OpenAIEmulator,
-    ollama_emu: OllamaEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    block: DocBlock, shown: str, example_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The example, run as the docs' examples are (the emulators' environment), prints it."""
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
-    monkeypatch.setenv("OLLAMA_BASE_URL", ollama_emu.base_url)
-    monkeypatch.chdir(tmp_path)
-    saved, out = dict(os.environ), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, f"{PAGE.name}:{line}", "exec"), {"__name__": "__main__"})
-    finally:  # an example may set a variable of its own, visibly: not for the next test
-        os.environ.clear()
-        os.environ.update(saved)
-    assert out.getvalue() == shown
+    """The example, run as every docs example is (`example_env`), prints what follows it."""
+    run_block(block)
+    assert capsys.readouterr().out == shown
